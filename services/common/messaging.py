@@ -1,0 +1,79 @@
+"""NATS JetStream: connection and the streams the system relies on (DESIGN.md section 3).
+
+Streams are created or updated idempotently by every service that needs them at
+startup, so no deployment step is required and a missing stream cannot drop messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+log = logging.getLogger(__name__)
+
+SUBJECT_311_REQUESTS = "bylaw.311.requests"
+SUBJECT_311_UPDATES = "bylaw.311.updates"
+SUBJECT_311_DLQ = "bylaw.311.dlq"
+STREAM_311 = "COMPLAINTS_311"
+STREAM_EVENTS = "BYLAW_EVENTS"
+
+DAY_SECONDS = 86_400.0
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    subjects: list[str]
+    max_age_days: float
+    description: str
+
+
+STREAMS = (
+    # Requests in, outcomes/updates and dead letters out: one stream so the 311 exchange
+    # is audited in one place. The intake consumer filters on the requests subject.
+    StreamSpec(
+        STREAM_311,
+        [SUBJECT_311_REQUESTS, SUBJECT_311_UPDATES, SUBJECT_311_DLQ],
+        90,
+        "311 service requests, outcomes/status updates, and dead letters",
+    ),
+    StreamSpec(STREAM_EVENTS, ["bylaw.events.>"], 400, "Domain events from every service"),
+)
+
+
+async def connect(url: str, name: str) -> NatsClient:
+    async def _error_cb(exc: Exception) -> None:
+        log.warning("nats error: %s", exc)
+
+    return await nats.connect(
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        error_cb=_error_cb,
+    )
+
+
+async def ensure_streams(nc: NatsClient) -> None:
+    js = nc.jetstream()
+    for spec in STREAMS:
+        config = StreamConfig(
+            name=spec.name,
+            subjects=spec.subjects,
+            description=spec.description,
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            discard=DiscardPolicy.OLD,
+            max_age=spec.max_age_days * DAY_SECONDS,
+            duplicate_window=120.0,
+        )
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)
+    log.debug("jetstream streams ensured", extra={"streams": ",".join(s.name for s in STREAMS)})
