@@ -61,7 +61,7 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         env = {**os.environ, **(self.env or {})}
-        self.popen = subprocess.Popen(  # noqa: S603 - argv built from our own config
+        self.popen = subprocess.Popen(
             list(self.argv),
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -75,7 +75,7 @@ def _system_user_for_postgres() -> str | None:
     try:
         pwd.getpwnam(POSTGRES_SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", POSTGRES_SYSTEM_USER], check=True)  # noqa: S603, S607
+        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", POSTGRES_SYSTEM_USER], check=True)
     install = _pg_bin().parent
     _make_traversable(install)
     for path in install.rglob("*"):
@@ -106,7 +106,7 @@ def postgres(cfg: PostgresConfig, log_path: Path) -> ManagedProcess:
         os.chown(cfg.data_dir, pw.pw_uid, pw.pw_gid)
         cfg.data_dir.chmod(0o700)
     if not (cfg.data_dir / "PG_VERSION").exists():
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             [
                 str(_pg_bin() / "initdb"),
                 "-D",
@@ -148,7 +148,9 @@ def postgres(cfg: PostgresConfig, log_path: Path) -> ManagedProcess:
     def ready() -> bool:
         if not port_open(cfg.host, cfg.port):
             return False
-        with psycopg.connect(host=cfg.host, port=cfg.port, user="postgres", dbname="postgres", autocommit=True) as c:
+        with psycopg.connect(
+            host=cfg.host, port=cfg.port, user="postgres", dbname="postgres", autocommit=True
+        ) as c:
             c.execute("SELECT 1")
         return True
 
@@ -165,7 +167,9 @@ def postgres(cfg: PostgresConfig, log_path: Path) -> ManagedProcess:
 
 def ensure_database(cfg: PostgresConfig) -> None:
     """Create the application role and database (idempotent)."""
-    with psycopg.connect(host=cfg.host, port=cfg.port, user="postgres", dbname="postgres", autocommit=True) as c:
+    with psycopg.connect(
+        host=cfg.host, port=cfg.port, user="postgres", dbname="postgres", autocommit=True
+    ) as c:
         if not c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (cfg.user,)).fetchone():
             c.execute(f'CREATE ROLE "{cfg.user}" LOGIN')
         if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (cfg.database,)).fetchone():
@@ -206,7 +210,7 @@ def nats(cfg: NatsConfig, log_path: Path) -> ManagedProcess:
 
     def ready() -> bool:
         url = f"http://{cfg.host}:{cfg.monitor_port}/healthz?js-enabled-only=true"
-        with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - local URL
+        with urllib.request.urlopen(url, timeout=1) as resp:
             return bool(resp.status == 200)
 
     return ManagedProcess(name="nats", argv=argv, log_path=log_path, ready=ready)
@@ -283,7 +287,7 @@ def temporal(cfg: TemporalConfig, log_path: Path) -> ManagedProcess:
             return False
         # The frontend answers its HTTP API once the namespace is registered.
         url = f"http://{cfg.host}:{cfg.http_port}/api/v1/namespaces/{cfg.namespace}"
-        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=2) as resp:
             return bool(resp.status == 200)
 
     return ManagedProcess(name="temporal", argv=argv, log_path=log_path, ready=ready, stop_timeout=30)

@@ -45,11 +45,7 @@ def _generate(out_dir: Path) -> None:
 
 
 def _generated_files(directory: Path) -> dict[str, Path]:
-    return {
-        p.name: p
-        for p in (directory / "bylaw" / "v1").glob("*")
-        if p.name.endswith(GENERATED_SUFFIXES)
-    }
+    return {p.name: p for p in (directory / "bylaw" / "v1").glob("*") if p.name.endswith(GENERATED_SUFFIXES)}
 
 
 def main() -> int:

@@ -66,10 +66,10 @@ _ERROR_BY_CODE: dict[grpc.StatusCode, type[DomainError]] = {
 
 def domain_error_from_rpc(err: grpc.aio.AioRpcError | grpc.RpcError) -> DomainError | None:
     """The domain error a server raised, or None for transport/internal failures."""
-    code: Any = err.code()  # type: ignore[union-attr]
+    code: Any = err.code()
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         violations: list[FieldViolation] = []
-        status = rpc_status.from_call(err)  # type: ignore[arg-type]
+        status = rpc_status.from_call(err)
         if status is not None:
             for detail in status.details:
                 if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
@@ -79,7 +79,7 @@ def domain_error_from_rpc(err: grpc.aio.AioRpcError | grpc.RpcError) -> DomainEr
                         policy = fv.reason.removeprefix("policy ") if fv.reason else None
                         violations.append(FieldViolation(fv.field, fv.description, policy))
         if not violations:
-            violations = [FieldViolation("request", err.details() or "invalid")]  # type: ignore[union-attr]
+            violations = [FieldViolation("request", err.details() or "invalid")]
         return InvalidArgument(violations)
     cls = _ERROR_BY_CODE.get(code)
-    return cls(err.details() or code.name) if cls else None  # type: ignore[union-attr]
+    return cls(err.details() or code.name) if cls else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +56,7 @@ def status_for(error: DomainError) -> status_pb2.Status:
     return status
 
 
-class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
+class DomainErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Maps ``DomainError`` raised by servicer methods to gRPC status codes with details,
     and logs anything else as an internal error (without request payloads: they may hold
     complainant identity)."""
@@ -160,10 +160,10 @@ async def build_server(
     return server, health_servicer, port
 
 
-async def set_serving(health_servicer: health.aio.HealthServicer, names: Iterable[str], serving: bool) -> None:
-    status = (
-        health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-    )
+async def set_serving(
+    health_servicer: health.aio.HealthServicer, names: Iterable[str], serving: bool
+) -> None:
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
     for name in ["", *names]:
         await health_servicer.set(name, status)
 
@@ -179,7 +179,7 @@ async def run_grpc_service(
     registrations: Sequence[ServiceRegistration],
     bind: str,
     *,
-    background: Sequence[Callable[[asyncio.Event], Awaitable[None]]] = (),
+    background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
     on_stop: Callable[[], Awaitable[None]] | None = None,
     grace: float = 10.0,
 ) -> None:
@@ -190,7 +190,9 @@ async def run_grpc_service(
     server, health_servicer, port = await build_server(registrations, bind)
     await server.start()
     await set_serving(health_servicer, [r.full_name for r in registrations], True)
-    tasks = [asyncio.create_task(task(stop), name=f"{name}-bg-{i}") for i, task in enumerate(background)]
+    tasks: list[asyncio.Task[None]] = [
+        asyncio.create_task(task(stop), name=f"{name}-bg-{i}") for i, task in enumerate(background)
+    ]
     log.info("%s gRPC listening", name, extra={"bind": bind, "port": port})
     waiter = asyncio.create_task(stop.wait())
     pending = {waiter, *tasks}

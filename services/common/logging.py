@@ -46,9 +46,7 @@ class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         base = super().format(record)
         extras = [
-            f"{k}={v}"
-            for k, v in record.__dict__.items()
-            if k not in _RESERVED and not k.startswith("_")
+            f"{k}={v}" for k, v in record.__dict__.items() if k not in _RESERVED and not k.startswith("_")
         ]
         return f"{base} {' '.join(extras)}" if extras else base
 

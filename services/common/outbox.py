@@ -10,6 +10,7 @@ it. LISTEN/NOTIFY wakes the relay at once; a 1-second poll covers missed notific
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -124,7 +125,9 @@ class OutboxRelay:
                 ),
                 return_exceptions=True,
             )
-            done = [row.seq for row, res in zip(rows, results, strict=True) if not isinstance(res, BaseException)]
+            done = [
+                row.seq for row, res in zip(rows, results, strict=True) if not isinstance(res, BaseException)
+            ]
             failed = len(rows) - len(done)
             if failed:
                 log.warning("outbox publish failed; will retry", extra={"failed": failed, "table": str(t)})
@@ -159,17 +162,15 @@ class OutboxRelay:
             while not stop.is_set():
                 try:
                     published = await self.publish_pending()
-                except Exception:  # noqa: BLE001 - keep relaying after transient DB/NATS errors
+                except Exception:
                     log.exception("outbox relay error")
                     published = 0
                     await asyncio.sleep(1.0)
                 if published:
                     continue
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-                except TimeoutError:
-                    pass
                 if datetime.now(UTC) - last_purge > timedelta(hours=1):
                     await self.purge_published()
                     last_purge = datetime.now(UTC)

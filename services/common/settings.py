@@ -14,8 +14,8 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_PII_KEY = "dev-only-pii-key-change-me-0123456789abcdef"
-DEV_JWT_SECRET = "dev-only-jwt-secret-change-me"
-DEV_S3_SECRET = "bylaw-dev-secret"
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me"  # noqa: S105 - refused outside dev/test
+DEV_S3_SECRET = "bylaw-dev-secret"  # noqa: S105 - refused outside dev/test
 
 
 class Settings(BaseSettings):
