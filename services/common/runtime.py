@@ -75,7 +75,5 @@ def run_service(name: str, serve: Callable[[Settings], Coroutine[Any, Any, None]
     settings = get_settings()
     configure_logging(name, settings.log_level, settings.log_json)
     log.info("starting %s", name, extra={"env": settings.env})
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(settings))
-    except KeyboardInterrupt:
-        pass
