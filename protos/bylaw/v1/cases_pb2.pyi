@@ -206,6 +206,7 @@ class OpenCaseRequest(_message.Message):
     CHANNEL_FIELD_NUMBER: _builtins.int
     RESTRICTED_FIELD_NUMBER: _builtins.int
     SUMMARY_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
     complaint_id: _builtins.str
     """idempotency key (our Open311 service_request_id)"""
     service_code: _builtins.str
@@ -223,6 +224,10 @@ class OpenCaseRequest(_message.Message):
     def location(self) -> _common_pb2.Location: ...
     @_builtins.property
     def received_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor:
+        """Who opened it (intake's service identity, or a staff member); for the audit trail."""
+
     def __init__(
         self,
         *,
@@ -237,10 +242,11 @@ class OpenCaseRequest(_message.Message):
         channel: _builtins.str = ...,
         restricted: _builtins.bool = ...,
         summary: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["location", b"location", "received_at", b"received_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "location", b"location", "received_at", b"received_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bylaw_number", b"bylaw_number", "channel", b"channel", "complaint_id", b"complaint_id", "enforced_by", b"enforced_by", "location", b"location", "matrix_version", b"matrix_version", "priority", b"priority", "received_at", b"received_at", "restricted", b"restricted", "service_code", b"service_code", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "bylaw_number", b"bylaw_number", "channel", b"channel", "complaint_id", b"complaint_id", "enforced_by", b"enforced_by", "location", b"location", "matrix_version", b"matrix_version", "priority", b"priority", "received_at", b"received_at", "restricted", b"restricted", "service_code", b"service_code", "summary", b"summary"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -296,6 +302,8 @@ class Case(_message.Message):
     OUTCOME_FIELD_NUMBER: _builtins.int
     ENFORCED_BY_FIELD_NUMBER: _builtins.int
     SUMMARY_FIELD_NUMBER: _builtins.int
+    COMPLIANCE_CONFIRMED_AT_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
     case_number: _builtins.str
     """BL-YYYY-NNNNNN"""
     status: _common_pb2.CaseStatus.ValueType
@@ -311,6 +319,8 @@ class Case(_message.Message):
     outcome: _builtins.str
     """closure outcome when closed"""
     summary: _builtins.str
+    channel: _builtins.str
+    """intake channel of the complaint that opened the case"""
     @_builtins.property
     def location(self) -> _common_pb2.Location: ...
     @_builtins.property
@@ -323,6 +333,12 @@ class Case(_message.Message):
     def closed_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def enforced_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def compliance_confirmed_at(self) -> _timestamp_pb2.Timestamp:
+        """When compliance was confirmed (status complied, or closed with a compliance outcome);
+        a repeat complaint after this is not acted on without new information (policy 6.6.3).
+        """
+
     def __init__(
         self,
         *,
@@ -345,10 +361,12 @@ class Case(_message.Message):
         outcome: _builtins.str = ...,
         enforced_by: _abc.Iterable[_builtins.str] | None = ...,
         summary: _builtins.str = ...,
+        compliance_confirmed_at: _timestamp_pb2.Timestamp | None = ...,
+        channel: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "location", b"location", "property_match", b"property_match", "received_at", b"received_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "compliance_confirmed_at", b"compliance_confirmed_at", "location", b"location", "property_match", b"property_match", "received_at", b"received_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_officer_id", b"assigned_officer_id", "bylaw_number", b"bylaw_number", "case_number", b"case_number", "closed_at", b"closed_at", "complaint_count", b"complaint_count", "enforced_by", b"enforced_by", "location", b"location", "matrix_version", b"matrix_version", "outcome", b"outcome", "priority", b"priority", "property_match", b"property_match", "received_at", b"received_at", "restricted", b"restricted", "service_code", b"service_code", "status", b"status", "status_reason", b"status_reason", "summary", b"summary", "updated_at", b"updated_at", "zone_code", b"zone_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_officer_id", b"assigned_officer_id", "bylaw_number", b"bylaw_number", "case_number", b"case_number", "channel", b"channel", "closed_at", b"closed_at", "complaint_count", b"complaint_count", "compliance_confirmed_at", b"compliance_confirmed_at", "enforced_by", b"enforced_by", "location", b"location", "matrix_version", b"matrix_version", "outcome", b"outcome", "priority", b"priority", "property_match", b"property_match", "received_at", b"received_at", "restricted", b"restricted", "service_code", b"service_code", "status", b"status", "status_reason", b"status_reason", "summary", b"summary", "updated_at", b"updated_at", "zone_code", b"zone_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -453,11 +471,16 @@ class RecordStatusRequest(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
     OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
     case_number: _builtins.str
     status: _common_pb2.CaseStatus.ValueType
     step_key: _builtins.str
     """idempotency key for this transition"""
     reason: _builtins.str
+    outcome: _builtins.str
+    """Closure outcome, required when status is CLOSED: "voluntary_compliance",
+    "order_compliance", "remediation", "prosecution" or "dismissed" (product spec, Close).
+    """
     @_builtins.property
     def actor(self) -> _common_pb2.Actor: ...
     @_builtins.property
@@ -471,14 +494,53 @@ class RecordStatusRequest(_message.Message):
         reason: _builtins.str = ...,
         actor: _common_pb2.Actor | None = ...,
         occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        outcome: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "occurred_at", b"occurred_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "occurred_at", b"occurred_at", "reason", b"reason", "status", b"status", "step_key", b"step_key"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "occurred_at", b"occurred_at", "outcome", b"outcome", "reason", b"reason", "status", b"status", "step_key", b"step_key"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordStatusRequest: _TypeAlias = RecordStatusRequest  # noqa: Y015
+
+@_typing.final
+class AssignCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    officer_id: _builtins.str
+    """an active officer from UpsertOfficers"""
+    step_key: _builtins.str
+    """idempotency key for this assignment"""
+    reason: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        officer_id: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "occurred_at", b"occurred_at", "officer_id", b"officer_id", "reason", b"reason", "step_key", b"step_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssignCaseRequest: _TypeAlias = AssignCaseRequest  # noqa: Y015
 
 @_typing.final
 class LookupPropertyRequest(_message.Message):
@@ -527,19 +589,23 @@ class ImportSummary(_message.Message):
     INSERTED_FIELD_NUMBER: _builtins.int
     UPDATED_FIELD_NUMBER: _builtins.int
     TOTAL_FIELD_NUMBER: _builtins.int
+    UNCHANGED_FIELD_NUMBER: _builtins.int
     inserted: _builtins.int
     updated: _builtins.int
     total: _builtins.int
+    unchanged: _builtins.int
+    """already present with identical values"""
     def __init__(
         self,
         *,
         inserted: _builtins.int = ...,
         updated: _builtins.int = ...,
         total: _builtins.int = ...,
+        unchanged: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["inserted", b"inserted", "total", b"total", "updated", b"updated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["inserted", b"inserted", "total", b"total", "unchanged", b"unchanged", "updated", b"updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -550,16 +616,20 @@ class UpsertOfficersRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     OFFICERS_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def officers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Officer]: ...
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
     def __init__(
         self,
         *,
         officers: _abc.Iterable[Global___Officer] | None = ...,
+        actor: _common_pb2.Actor | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["officers", b"officers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "officers", b"officers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -570,16 +640,20 @@ class UpsertZonesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ZONES_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def zones(self) -> _containers.RepeatedCompositeFieldContainer[Global___Zone]: ...
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
     def __init__(
         self,
         *,
         zones: _abc.Iterable[Global___Zone] | None = ...,
+        actor: _common_pb2.Actor | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["zones", b"zones"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "zones", b"zones"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

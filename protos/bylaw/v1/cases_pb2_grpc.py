@@ -54,6 +54,11 @@ class CasesServiceStub:
                 request_serializer=bylaw_dot_v1_dot_cases__pb2.RecordStatusRequest.SerializeToString,
                 response_deserializer=bylaw_dot_v1_dot_cases__pb2.Case.FromString,
                 _registered_method=True)
+        self.AssignCase = channel.unary_unary(
+                '/bylaw.v1.CasesService/AssignCase',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.AssignCaseRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.Case.FromString,
+                _registered_method=True)
         self.LookupProperty = channel.unary_unary(
                 '/bylaw.v1.CasesService/LookupProperty',
                 request_serializer=bylaw_dot_v1_dot_cases__pb2.LookupPropertyRequest.SerializeToString,
@@ -114,6 +119,14 @@ class CasesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AssignCase(self, request, context):
+        """Assigns (or reassigns) the responsible officer. Idempotent on (case_number, step_key).
+        OpenCase already assigns automatically by zone and specialty (spec 1.2).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def LookupProperty(self, request, context):
         """Assessment roll.
         """
@@ -122,7 +135,9 @@ class CasesServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ImportProperties(self, request_iterator, context):
-        """Missing associated documentation comment in .proto file."""
+        """Upsert keyed on roll_number; all-or-nothing (any invalid row rejects the import).
+        The caller's identity for the audit trail travels in metadata "bylaw-actor-subject".
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -166,6 +181,11 @@ def add_CasesServiceServicer_to_server(servicer, server):
             'RecordStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordStatus,
                     request_deserializer=bylaw_dot_v1_dot_cases__pb2.RecordStatusRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.Case.SerializeToString,
+            ),
+            'AssignCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.AssignCase,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.AssignCaseRequest.FromString,
                     response_serializer=bylaw_dot_v1_dot_cases__pb2.Case.SerializeToString,
             ),
             'LookupProperty': grpc.unary_unary_rpc_method_handler(
@@ -301,6 +321,33 @@ class CasesService:
             target,
             '/bylaw.v1.CasesService/RecordStatus',
             bylaw_dot_v1_dot_cases__pb2.RecordStatusRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AssignCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/AssignCase',
+            bylaw_dot_v1_dot_cases__pb2.AssignCaseRequest.SerializeToString,
             bylaw_dot_v1_dot_cases__pb2.Case.FromString,
             options,
             channel_credentials,

@@ -45,9 +45,16 @@ class CasesServiceStub:
     """Records a lifecycle transition decided by the case workflow. Idempotent on
     (case_number, step_key).
     """
+    AssignCase: _grpc.UnaryUnaryMultiCallable[_cases_pb2.AssignCaseRequest, _cases_pb2.Case]
+    """Assigns (or reassigns) the responsible officer. Idempotent on (case_number, step_key).
+    OpenCase already assigns automatically by zone and specialty (spec 1.2).
+    """
     LookupProperty: _grpc.UnaryUnaryMultiCallable[_cases_pb2.LookupPropertyRequest, _cases_pb2.LookupPropertyResponse]
     """Assessment roll."""
     ImportProperties: _grpc.StreamUnaryMultiCallable[_cases_pb2.Property, _cases_pb2.ImportSummary]
+    """Upsert keyed on roll_number; all-or-nothing (any invalid row rejects the import).
+    The caller's identity for the audit trail travels in metadata "bylaw-actor-subject".
+    """
     UpsertOfficers: _grpc.UnaryUnaryMultiCallable[_cases_pb2.UpsertOfficersRequest, _cases_pb2.ImportSummary]
     UpsertZones: _grpc.UnaryUnaryMultiCallable[_cases_pb2.UpsertZonesRequest, _cases_pb2.ImportSummary]
     GetTownSummary: _grpc.UnaryUnaryMultiCallable[_cases_pb2.GetTownSummaryRequest, _cases_pb2.TownSummary]
@@ -67,9 +74,16 @@ class CasesServiceAsyncStub(CasesServiceStub):
     """Records a lifecycle transition decided by the case workflow. Idempotent on
     (case_number, step_key).
     """
+    AssignCase: _aio.UnaryUnaryMultiCallable[_cases_pb2.AssignCaseRequest, _cases_pb2.Case]  # type: ignore[assignment]
+    """Assigns (or reassigns) the responsible officer. Idempotent on (case_number, step_key).
+    OpenCase already assigns automatically by zone and specialty (spec 1.2).
+    """
     LookupProperty: _aio.UnaryUnaryMultiCallable[_cases_pb2.LookupPropertyRequest, _cases_pb2.LookupPropertyResponse]  # type: ignore[assignment]
     """Assessment roll."""
     ImportProperties: _aio.StreamUnaryMultiCallable[_cases_pb2.Property, _cases_pb2.ImportSummary]  # type: ignore[assignment]
+    """Upsert keyed on roll_number; all-or-nothing (any invalid row rejects the import).
+    The caller's identity for the audit trail travels in metadata "bylaw-actor-subject".
+    """
     UpsertOfficers: _aio.UnaryUnaryMultiCallable[_cases_pb2.UpsertOfficersRequest, _cases_pb2.ImportSummary]  # type: ignore[assignment]
     UpsertZones: _aio.UnaryUnaryMultiCallable[_cases_pb2.UpsertZonesRequest, _cases_pb2.ImportSummary]  # type: ignore[assignment]
     GetTownSummary: _aio.UnaryUnaryMultiCallable[_cases_pb2.GetTownSummaryRequest, _cases_pb2.TownSummary]  # type: ignore[assignment]
@@ -112,6 +126,16 @@ class CasesServiceServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
+    def AssignCase(
+        self,
+        request: _cases_pb2.AssignCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.Case, _abc.Awaitable[_cases_pb2.Case]]:
+        """Assigns (or reassigns) the responsible officer. Idempotent on (case_number, step_key).
+        OpenCase already assigns automatically by zone and specialty (spec 1.2).
+        """
+
+    @_abc_1.abstractmethod
     def LookupProperty(
         self,
         request: _cases_pb2.LookupPropertyRequest,
@@ -124,7 +148,10 @@ class CasesServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request_iterator: _MaybeAsyncIterator[_cases_pb2.Property],
         context: _ServicerContext,
-    ) -> _typing.Union[_cases_pb2.ImportSummary, _abc.Awaitable[_cases_pb2.ImportSummary]]: ...
+    ) -> _typing.Union[_cases_pb2.ImportSummary, _abc.Awaitable[_cases_pb2.ImportSummary]]:
+        """Upsert keyed on roll_number; all-or-nothing (any invalid row rejects the import).
+        The caller's identity for the audit trail travels in metadata "bylaw-actor-subject".
+        """
 
     @_abc_1.abstractmethod
     def UpsertOfficers(
