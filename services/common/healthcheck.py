@@ -54,7 +54,7 @@ def check_worker() -> bool:
     return asyncio.run(worker_polling(s.temporal_address, s.temporal_namespace, s.temporal_task_queue))
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m services.common.healthcheck")
     sub = parser.add_subparsers(dest="kind", required=True)
     g = sub.add_parser("grpc")
@@ -63,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     h = sub.add_parser("http")
     h.add_argument("url")
     sub.add_parser("worker")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         if args.kind == "grpc":
             ok = check_grpc(args.address, args.service)
