@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from bylaw.v1 import common_pb2 as bylaw_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x62ylaw/v1/intake.proto\x12\x08\x62ylaw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x62ylaw/v1/common.proto\"\x86\x01\n\x13\x43omplainantIdentity\x12\x12\n\nfirst_name\x18\x01 \x01(\t\x12\x11\n\tlast_name\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\x19\n\x11preferred_contact\x18\x06 \x01(\t\"\xa6\x03\n\x13\x43omplaintSubmission\x12\x14\n\x0cservice_code\x18\x01 \x01(\t\x12$\n\x08location\x18\x02 \x01(\x0b\x32\x12.bylaw.v1.Location\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x32\n\x0b\x63omplainant\x18\x04 \x01(\x0b\x32\x1d.bylaw.v1.ComplainantIdentity\x12\x11\n\tmedia_url\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x1b\n\x13\x65xternal_request_id\x18\x07 \x01(\t\x12\x30\n\x0crequested_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06verbal\x18\t \x01(\x08\x12\x41\n\nattributes\x18\n \x03(\x0b\x32-.bylaw.v1.ComplaintSubmission.AttributesEntry\x12\x11\n\tclient_id\x18\x0b \x01(\t\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"k\n\x16SubmitComplaintRequest\x12\x31\n\nsubmission\x18\x01 \x01(\x0b\x32\x1d.bylaw.v1.ComplaintSubmission\x12\x1e\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32\x0f.bylaw.v1.Actor\"\xb3\x02\n\x10\x43omplaintOutcome\x12\x1a\n\x12service_request_id\x18\x01 \x01(\t\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.bylaw.v1.OutcomeKind\x12\x13\n\x0b\x63\x61se_number\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x13\n\x0breferred_to\x18\x05 \x01(\t\x12\x16\n\x0eservice_notice\x18\x06 \x01(\t\x12\x37\n\x13\x61\x63knowledgement_due\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08replayed\x18\x08 \x01(\x08\x12\x1b\n\x13\x65xternal_request_id\x18\t \x01(\t\x12$\n\x08priority\x18\n \x01(\x0e\x32\x12.bylaw.v1.Priority\"1\n\x13GetComplaintRequest\x12\x1a\n\x12service_request_id\x18\x01 \x01(\t\"\xae\x04\n\x0fPublicComplaint\x12\x1a\n\x12service_request_id\x18\x01 \x01(\t\x12\x1b\n\x13\x65xternal_request_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x03 \x01(\t\x12\x14\n\x0cservice_code\x18\x04 \x01(\t\x12\x14\n\x0cservice_name\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x14\n\x0cstatus_notes\x18\x07 \x01(\t\x12\x1a\n\x12\x61gency_responsible\x18\x08 \x01(\t\x12\x16\n\x0eservice_notice\x18\t \x01(\t\x12\x30\n\x0crequested_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpected_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61\x64\x64ress\x18\r \x01(\t\x12\x12\n\naddress_id\x18\x0e \x01(\t\x12\x0f\n\x07zipcode\x18\x0f \x01(\t\x12\x10\n\x03lat\x18\x10 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lon\x18\x11 \x01(\x01H\x01\x88\x01\x01\x12\x11\n\tmedia_url\x18\x12 \x01(\t\x12&\n\x07outcome\x18\x13 \x01(\x0e\x32\x15.bylaw.v1.OutcomeKind\x12\x0f\n\x07\x63hannel\x18\x14 \x01(\tB\x06\n\x04_latB\x06\n\x04_lon\"\xc7\x01\n\x15ListComplaintsRequest\x12\x1b\n\x13service_request_ids\x18\x01 \x03(\t\x12\x14\n\x0cservice_code\x18\x02 \x01(\t\x12.\n\nstart_date\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_date\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\r\n\x05limit\x18\x06 \x01(\x05\"G\n\x16ListComplaintsResponse\x12-\n\ncomplaints\x18\x01 \x03(\x0b\x32\x19.bylaw.v1.PublicComplaint\"@\n\x13ListServicesRequest\x12)\n\x05\x61s_of\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"W\n\x14ListServicesResponse\x12\'\n\x08services\x18\x01 \x03(\x0b\x32\x15.bylaw.v1.MatrixEntry\x12\x16\n\x0ematrix_version\x18\x02 \x01(\t\")\n\x11GetServiceRequest\x12\x14\n\x0cservice_code\x18\x01 \x01(\t\"\xee\x01\n\x10ServiceAttribute\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x10\n\x08\x64\x61tatype\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x10\n\x08variable\x18\x04 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x1c\n\x14\x64\x61tatype_description\x18\x06 \x01(\t\x12\r\n\x05order\x18\x07 \x01(\x05\x12\x30\n\x06values\x18\x08 \x03(\x0b\x32 .bylaw.v1.ServiceAttribute.Value\x1a\"\n\x05Value\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"k\n\x11ServiceDefinition\x12&\n\x07service\x18\x01 \x01(\x0b\x32\x15.bylaw.v1.MatrixEntry\x12.\n\nattributes\x18\x02 \x03(\x0b\x32\x1a.bylaw.v1.ServiceAttribute*\x9a\x01\n\x0bOutcomeKind\x12\x1c\n\x18OUTCOME_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15OUTCOME_KIND_NEW_CASE\x10\x01\x12\x1c\n\x18OUTCOME_KIND_JOINED_CASE\x10\x02\x12\x19\n\x15OUTCOME_KIND_REFERRED\x10\x03\x12\x19\n\x15OUTCOME_KIND_REJECTED\x10\x04\x32\x96\x03\n\rIntakeService\x12O\n\x0fSubmitComplaint\x12 .bylaw.v1.SubmitComplaintRequest\x1a\x1a.bylaw.v1.ComplaintOutcome\x12H\n\x0cGetComplaint\x12\x1d.bylaw.v1.GetComplaintRequest\x1a\x19.bylaw.v1.PublicComplaint\x12S\n\x0eListComplaints\x12\x1f.bylaw.v1.ListComplaintsRequest\x1a .bylaw.v1.ListComplaintsResponse\x12M\n\x0cListServices\x12\x1d.bylaw.v1.ListServicesRequest\x1a\x1e.bylaw.v1.ListServicesResponse\x12\x46\n\nGetService\x12\x1b.bylaw.v1.GetServiceRequest\x1a\x1b.bylaw.v1.ServiceDefinitionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x62ylaw/v1/intake.proto\x12\x08\x62ylaw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x62ylaw/v1/common.proto\"\x86\x01\n\x13\x43omplainantIdentity\x12\x12\n\nfirst_name\x18\x01 \x01(\t\x12\x11\n\tlast_name\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\x19\n\x11preferred_contact\x18\x06 \x01(\t\"\xc6\x03\n\x13\x43omplaintSubmission\x12\x14\n\x0cservice_code\x18\x01 \x01(\t\x12$\n\x08location\x18\x02 \x01(\x0b\x32\x12.bylaw.v1.Location\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x32\n\x0b\x63omplainant\x18\x04 \x01(\x0b\x32\x1d.bylaw.v1.ComplainantIdentity\x12\x11\n\tmedia_url\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x1b\n\x13\x65xternal_request_id\x18\x07 \x01(\t\x12\x30\n\x0crequested_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06verbal\x18\t \x01(\x08\x12\x41\n\nattributes\x18\n \x03(\x0b\x32-.bylaw.v1.ComplaintSubmission.AttributesEntry\x12\x11\n\tclient_id\x18\x0b \x01(\t\x12\x1e\n\x16\x61\x62out_staff_or_council\x18\x0c \x01(\x08\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"k\n\x16SubmitComplaintRequest\x12\x31\n\nsubmission\x18\x01 \x01(\x0b\x32\x1d.bylaw.v1.ComplaintSubmission\x12\x1e\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32\x0f.bylaw.v1.Actor\"\x98\x03\n\x10\x43omplaintOutcome\x12\x1a\n\x12service_request_id\x18\x01 \x01(\t\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.bylaw.v1.OutcomeKind\x12\x13\n\x0b\x63\x61se_number\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x13\n\x0breferred_to\x18\x05 \x01(\t\x12\x16\n\x0eservice_notice\x18\x06 \x01(\t\x12\x37\n\x13\x61\x63knowledgement_due\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08replayed\x18\x08 \x01(\x08\x12\x1b\n\x13\x65xternal_request_id\x18\t \x01(\t\x12$\n\x08priority\x18\n \x01(\x0e\x32\x12.bylaw.v1.Priority\x12\x16\n\x0ematrix_version\x18\x0b \x01(\t\x12%\n\x1dwritten_confirmation_required\x18\x0c \x01(\x08\x12\x11\n\tfollow_up\x18\r \x03(\t\x12\x11\n\tanonymous\x18\x0e \x01(\x08\"1\n\x13GetComplaintRequest\x12\x1a\n\x12service_request_id\x18\x01 \x01(\t\"\xae\x04\n\x0fPublicComplaint\x12\x1a\n\x12service_request_id\x18\x01 \x01(\t\x12\x1b\n\x13\x65xternal_request_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x03 \x01(\t\x12\x14\n\x0cservice_code\x18\x04 \x01(\t\x12\x14\n\x0cservice_name\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x14\n\x0cstatus_notes\x18\x07 \x01(\t\x12\x1a\n\x12\x61gency_responsible\x18\x08 \x01(\t\x12\x16\n\x0eservice_notice\x18\t \x01(\t\x12\x30\n\x0crequested_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpected_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61\x64\x64ress\x18\r \x01(\t\x12\x12\n\naddress_id\x18\x0e \x01(\t\x12\x0f\n\x07zipcode\x18\x0f \x01(\t\x12\x10\n\x03lat\x18\x10 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lon\x18\x11 \x01(\x01H\x01\x88\x01\x01\x12\x11\n\tmedia_url\x18\x12 \x01(\t\x12&\n\x07outcome\x18\x13 \x01(\x0e\x32\x15.bylaw.v1.OutcomeKind\x12\x0f\n\x07\x63hannel\x18\x14 \x01(\tB\x06\n\x04_latB\x06\n\x04_lon\"\xc7\x01\n\x15ListComplaintsRequest\x12\x1b\n\x13service_request_ids\x18\x01 \x03(\t\x12\x14\n\x0cservice_code\x18\x02 \x01(\t\x12.\n\nstart_date\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_date\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\r\n\x05limit\x18\x06 \x01(\x05\"G\n\x16ListComplaintsResponse\x12-\n\ncomplaints\x18\x01 \x03(\x0b\x32\x19.bylaw.v1.PublicComplaint\"@\n\x13ListServicesRequest\x12)\n\x05\x61s_of\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"W\n\x14ListServicesResponse\x12\'\n\x08services\x18\x01 \x03(\x0b\x32\x15.bylaw.v1.MatrixEntry\x12\x16\n\x0ematrix_version\x18\x02 \x01(\t\")\n\x11GetServiceRequest\x12\x14\n\x0cservice_code\x18\x01 \x01(\t\"\xee\x01\n\x10ServiceAttribute\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x10\n\x08\x64\x61tatype\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x10\n\x08variable\x18\x04 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x1c\n\x14\x64\x61tatype_description\x18\x06 \x01(\t\x12\r\n\x05order\x18\x07 \x01(\x05\x12\x30\n\x06values\x18\x08 \x03(\x0b\x32 .bylaw.v1.ServiceAttribute.Value\x1a\"\n\x05Value\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"k\n\x11ServiceDefinition\x12&\n\x07service\x18\x01 \x01(\x0b\x32\x15.bylaw.v1.MatrixEntry\x12.\n\nattributes\x18\x02 \x03(\x0b\x32\x1a.bylaw.v1.ServiceAttribute\"\x92\x01\n\x18LoadServiceMatrixRequest\x12\x0b\n\x03\x63sv\x18\x01 \x01(\t\x12\x15\n\rversion_label\x18\x02 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_date\x18\x03 \x01(\t\x12\x1a\n\x12\x63ouncil_resolution\x18\x04 \x01(\t\x12\x1e\n\x05\x61\x63tor\x18\x05 \x01(\x0b\x32\x0f.bylaw.v1.Actor\"V\n\x19LoadServiceMatrixResponse\x12\x16\n\x0ematrix_version\x18\x01 \x01(\t\x12\x10\n\x08services\x18\x02 \x01(\x05\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x08\"X\n\x18\x44\x65\x63lareClosureDayRequest\x12\x0c\n\x04\x64\x61te\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x1e\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x0f.bylaw.v1.Actor\"?\n\nClosureDay\x12\x0c\n\x04\x64\x61te\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65\x63lared_by\x18\x03 \x01(\t\"<\n\x16ListClosureDaysRequest\x12\x11\n\tfrom_date\x18\x01 \x01(\t\x12\x0f\n\x07to_date\x18\x02 \x01(\t\"=\n\x17ListClosureDaysResponse\x12\"\n\x04\x64\x61ys\x18\x01 \x03(\x0b\x32\x14.bylaw.v1.ClosureDay\"d\n\x15GetComplainantRequest\x12\x1a\n\x12service_request_id\x18\x01 \x01(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x1e\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x0f.bylaw.v1.Actor\"u\n\x11\x43omplainantRecord\x12\x1a\n\x12service_request_id\x18\x01 \x01(\t\x12/\n\x08identity\x18\x02 \x01(\x0b\x32\x1d.bylaw.v1.ComplainantIdentity\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t*\x9a\x01\n\x0bOutcomeKind\x12\x1c\n\x18OUTCOME_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15OUTCOME_KIND_NEW_CASE\x10\x01\x12\x1c\n\x18OUTCOME_KIND_JOINED_CASE\x10\x02\x12\x19\n\x15OUTCOME_KIND_REFERRED\x10\x03\x12\x19\n\x15OUTCOME_KIND_REJECTED\x10\x04\x32\xeb\x05\n\rIntakeService\x12O\n\x0fSubmitComplaint\x12 .bylaw.v1.SubmitComplaintRequest\x1a\x1a.bylaw.v1.ComplaintOutcome\x12H\n\x0cGetComplaint\x12\x1d.bylaw.v1.GetComplaintRequest\x1a\x19.bylaw.v1.PublicComplaint\x12S\n\x0eListComplaints\x12\x1f.bylaw.v1.ListComplaintsRequest\x1a .bylaw.v1.ListComplaintsResponse\x12M\n\x0cListServices\x12\x1d.bylaw.v1.ListServicesRequest\x1a\x1e.bylaw.v1.ListServicesResponse\x12\x46\n\nGetService\x12\x1b.bylaw.v1.GetServiceRequest\x1a\x1b.bylaw.v1.ServiceDefinition\x12\\\n\x11LoadServiceMatrix\x12\".bylaw.v1.LoadServiceMatrixRequest\x1a#.bylaw.v1.LoadServiceMatrixResponse\x12M\n\x11\x44\x65\x63lareClosureDay\x12\".bylaw.v1.DeclareClosureDayRequest\x1a\x14.bylaw.v1.ClosureDay\x12V\n\x0fListClosureDays\x12 .bylaw.v1.ListClosureDaysRequest\x1a!.bylaw.v1.ListClosureDaysResponse\x12N\n\x0eGetComplainant\x12\x1f.bylaw.v1.GetComplainantRequest\x1a\x1b.bylaw.v1.ComplainantRecordb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,38 +35,54 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_COMPLAINTSUBMISSION_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_COMPLAINTSUBMISSION_ATTRIBUTESENTRY']._serialized_options = b'8\001'
-  _globals['_OUTCOMEKIND']._serialized_start=2508
-  _globals['_OUTCOMEKIND']._serialized_end=2662
+  _globals['_OUTCOMEKIND']._serialized_start=3379
+  _globals['_OUTCOMEKIND']._serialized_end=3533
   _globals['_COMPLAINANTIDENTITY']._serialized_start=92
   _globals['_COMPLAINANTIDENTITY']._serialized_end=226
   _globals['_COMPLAINTSUBMISSION']._serialized_start=229
-  _globals['_COMPLAINTSUBMISSION']._serialized_end=651
-  _globals['_COMPLAINTSUBMISSION_ATTRIBUTESENTRY']._serialized_start=602
-  _globals['_COMPLAINTSUBMISSION_ATTRIBUTESENTRY']._serialized_end=651
-  _globals['_SUBMITCOMPLAINTREQUEST']._serialized_start=653
-  _globals['_SUBMITCOMPLAINTREQUEST']._serialized_end=760
-  _globals['_COMPLAINTOUTCOME']._serialized_start=763
-  _globals['_COMPLAINTOUTCOME']._serialized_end=1070
-  _globals['_GETCOMPLAINTREQUEST']._serialized_start=1072
-  _globals['_GETCOMPLAINTREQUEST']._serialized_end=1121
-  _globals['_PUBLICCOMPLAINT']._serialized_start=1124
-  _globals['_PUBLICCOMPLAINT']._serialized_end=1682
-  _globals['_LISTCOMPLAINTSREQUEST']._serialized_start=1685
-  _globals['_LISTCOMPLAINTSREQUEST']._serialized_end=1884
-  _globals['_LISTCOMPLAINTSRESPONSE']._serialized_start=1886
-  _globals['_LISTCOMPLAINTSRESPONSE']._serialized_end=1957
-  _globals['_LISTSERVICESREQUEST']._serialized_start=1959
-  _globals['_LISTSERVICESREQUEST']._serialized_end=2023
-  _globals['_LISTSERVICESRESPONSE']._serialized_start=2025
-  _globals['_LISTSERVICESRESPONSE']._serialized_end=2112
-  _globals['_GETSERVICEREQUEST']._serialized_start=2114
-  _globals['_GETSERVICEREQUEST']._serialized_end=2155
-  _globals['_SERVICEATTRIBUTE']._serialized_start=2158
-  _globals['_SERVICEATTRIBUTE']._serialized_end=2396
-  _globals['_SERVICEATTRIBUTE_VALUE']._serialized_start=2362
-  _globals['_SERVICEATTRIBUTE_VALUE']._serialized_end=2396
-  _globals['_SERVICEDEFINITION']._serialized_start=2398
-  _globals['_SERVICEDEFINITION']._serialized_end=2505
-  _globals['_INTAKESERVICE']._serialized_start=2665
-  _globals['_INTAKESERVICE']._serialized_end=3071
+  _globals['_COMPLAINTSUBMISSION']._serialized_end=683
+  _globals['_COMPLAINTSUBMISSION_ATTRIBUTESENTRY']._serialized_start=634
+  _globals['_COMPLAINTSUBMISSION_ATTRIBUTESENTRY']._serialized_end=683
+  _globals['_SUBMITCOMPLAINTREQUEST']._serialized_start=685
+  _globals['_SUBMITCOMPLAINTREQUEST']._serialized_end=792
+  _globals['_COMPLAINTOUTCOME']._serialized_start=795
+  _globals['_COMPLAINTOUTCOME']._serialized_end=1203
+  _globals['_GETCOMPLAINTREQUEST']._serialized_start=1205
+  _globals['_GETCOMPLAINTREQUEST']._serialized_end=1254
+  _globals['_PUBLICCOMPLAINT']._serialized_start=1257
+  _globals['_PUBLICCOMPLAINT']._serialized_end=1815
+  _globals['_LISTCOMPLAINTSREQUEST']._serialized_start=1818
+  _globals['_LISTCOMPLAINTSREQUEST']._serialized_end=2017
+  _globals['_LISTCOMPLAINTSRESPONSE']._serialized_start=2019
+  _globals['_LISTCOMPLAINTSRESPONSE']._serialized_end=2090
+  _globals['_LISTSERVICESREQUEST']._serialized_start=2092
+  _globals['_LISTSERVICESREQUEST']._serialized_end=2156
+  _globals['_LISTSERVICESRESPONSE']._serialized_start=2158
+  _globals['_LISTSERVICESRESPONSE']._serialized_end=2245
+  _globals['_GETSERVICEREQUEST']._serialized_start=2247
+  _globals['_GETSERVICEREQUEST']._serialized_end=2288
+  _globals['_SERVICEATTRIBUTE']._serialized_start=2291
+  _globals['_SERVICEATTRIBUTE']._serialized_end=2529
+  _globals['_SERVICEATTRIBUTE_VALUE']._serialized_start=2495
+  _globals['_SERVICEATTRIBUTE_VALUE']._serialized_end=2529
+  _globals['_SERVICEDEFINITION']._serialized_start=2531
+  _globals['_SERVICEDEFINITION']._serialized_end=2638
+  _globals['_LOADSERVICEMATRIXREQUEST']._serialized_start=2641
+  _globals['_LOADSERVICEMATRIXREQUEST']._serialized_end=2787
+  _globals['_LOADSERVICEMATRIXRESPONSE']._serialized_start=2789
+  _globals['_LOADSERVICEMATRIXRESPONSE']._serialized_end=2875
+  _globals['_DECLARECLOSUREDAYREQUEST']._serialized_start=2877
+  _globals['_DECLARECLOSUREDAYREQUEST']._serialized_end=2965
+  _globals['_CLOSUREDAY']._serialized_start=2967
+  _globals['_CLOSUREDAY']._serialized_end=3030
+  _globals['_LISTCLOSUREDAYSREQUEST']._serialized_start=3032
+  _globals['_LISTCLOSUREDAYSREQUEST']._serialized_end=3092
+  _globals['_LISTCLOSUREDAYSRESPONSE']._serialized_start=3094
+  _globals['_LISTCLOSUREDAYSRESPONSE']._serialized_end=3155
+  _globals['_GETCOMPLAINANTREQUEST']._serialized_start=3157
+  _globals['_GETCOMPLAINANTREQUEST']._serialized_end=3257
+  _globals['_COMPLAINANTRECORD']._serialized_start=3259
+  _globals['_COMPLAINANTRECORD']._serialized_end=3376
+  _globals['_INTAKESERVICE']._serialized_start=3536
+  _globals['_INTAKESERVICE']._serialized_end=4283
 # @@protoc_insertion_point(module_scope)

@@ -119,6 +119,7 @@ class ComplaintSubmission(_message.Message):
     VERBAL_FIELD_NUMBER: _builtins.int
     ATTRIBUTES_FIELD_NUMBER: _builtins.int
     CLIENT_ID_FIELD_NUMBER: _builtins.int
+    ABOUT_STAFF_OR_COUNCIL_FIELD_NUMBER: _builtins.int
     service_code: _builtins.str
     description: _builtins.str
     media_url: _builtins.str
@@ -134,6 +135,10 @@ class ComplaintSubmission(_message.Message):
     """
     client_id: _builtins.str
     """Open311 api_key / client identifier of the submitting application, if any."""
+    about_staff_or_council: _builtins.bool
+    """The complaint is about a Town employee or Council member (policy 6.10): the case is
+    restricted to staff who need to know.
+    """
     @_builtins.property
     def location(self) -> _common_pb2.Location: ...
     @_builtins.property
@@ -158,10 +163,11 @@ class ComplaintSubmission(_message.Message):
         verbal: _builtins.bool = ...,
         attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         client_id: _builtins.str = ...,
+        about_staff_or_council: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["complainant", b"complainant", "location", b"location", "requested_at", b"requested_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attributes", b"attributes", "channel", b"channel", "client_id", b"client_id", "complainant", b"complainant", "description", b"description", "external_request_id", b"external_request_id", "location", b"location", "media_url", b"media_url", "requested_at", b"requested_at", "service_code", b"service_code", "verbal", b"verbal"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["about_staff_or_council", b"about_staff_or_council", "attributes", b"attributes", "channel", b"channel", "client_id", b"client_id", "complainant", b"complainant", "description", b"description", "external_request_id", b"external_request_id", "location", b"location", "media_url", b"media_url", "requested_at", b"requested_at", "service_code", b"service_code", "verbal", b"verbal"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -207,6 +213,10 @@ class ComplaintOutcome(_message.Message):
     REPLAYED_FIELD_NUMBER: _builtins.int
     EXTERNAL_REQUEST_ID_FIELD_NUMBER: _builtins.int
     PRIORITY_FIELD_NUMBER: _builtins.int
+    MATRIX_VERSION_FIELD_NUMBER: _builtins.int
+    WRITTEN_CONFIRMATION_REQUIRED_FIELD_NUMBER: _builtins.int
+    FOLLOW_UP_FIELD_NUMBER: _builtins.int
+    ANONYMOUS_FIELD_NUMBER: _builtins.int
     service_request_id: _builtins.str
     """our Open311 id for the complaint"""
     kind: Global___OutcomeKind.ValueType
@@ -222,9 +232,23 @@ class ComplaintOutcome(_message.Message):
     """true when this is the stored outcome of an earlier submission"""
     external_request_id: _builtins.str
     priority: _common_pb2.Priority.ValueType
+    matrix_version: _builtins.str
+    """Service Level Matrix version that classified it (6.8.4)"""
+    written_confirmation_required: _builtins.bool
+    """Verbal complaint accepted for a serious health/safety matter: written confirmation
+    to be obtained (policy 6.5.2).
+    """
+    anonymous: _builtins.bool
+    """proceeded as anonymous for a high-priority matter (4.1)"""
     @_builtins.property
     def acknowledgement_due(self) -> _timestamp_pb2.Timestamp:
         """2 business days (policy 6.5.5)"""
+
+    @_builtins.property
+    def follow_up(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Why staff must follow up although the complaint proceeds, e.g. the complainant's own
+        address is missing (policy 4.10, 6.5.3). Never contains identity values.
+        """
 
     def __init__(
         self,
@@ -239,10 +263,14 @@ class ComplaintOutcome(_message.Message):
         replayed: _builtins.bool = ...,
         external_request_id: _builtins.str = ...,
         priority: _common_pb2.Priority.ValueType = ...,
+        matrix_version: _builtins.str = ...,
+        written_confirmation_required: _builtins.bool = ...,
+        follow_up: _abc.Iterable[_builtins.str] | None = ...,
+        anonymous: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["acknowledgement_due", b"acknowledgement_due"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledgement_due", b"acknowledgement_due", "case_number", b"case_number", "external_request_id", b"external_request_id", "kind", b"kind", "priority", b"priority", "reason", b"reason", "referred_to", b"referred_to", "replayed", b"replayed", "service_notice", b"service_notice", "service_request_id", b"service_request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledgement_due", b"acknowledgement_due", "anonymous", b"anonymous", "case_number", b"case_number", "external_request_id", b"external_request_id", "follow_up", b"follow_up", "kind", b"kind", "matrix_version", b"matrix_version", "priority", b"priority", "reason", b"reason", "referred_to", b"referred_to", "replayed", b"replayed", "service_notice", b"service_notice", "service_request_id", b"service_request_id", "written_confirmation_required", b"written_confirmation_required"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -567,3 +595,216 @@ class ServiceDefinition(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ServiceDefinition: _TypeAlias = ServiceDefinition  # noqa: Y015
+
+@_typing.final
+class LoadServiceMatrixRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CSV_FIELD_NUMBER: _builtins.int
+    VERSION_LABEL_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_DATE_FIELD_NUMBER: _builtins.int
+    COUNCIL_RESOLUTION_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    csv: _builtins.str
+    """the matrix file, same columns as config/service_level_matrix.csv"""
+    version_label: _builtins.str
+    """e.g. "2027-07-13 #250/27" """
+    effective_date: _builtins.str
+    """YYYY-MM-DD: in force from this day"""
+    council_resolution: _builtins.str
+    """e.g. "#250/27" (policy 6.8.4: Council approves)"""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        csv: _builtins.str = ...,
+        version_label: _builtins.str = ...,
+        effective_date: _builtins.str = ...,
+        council_resolution: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "council_resolution", b"council_resolution", "csv", b"csv", "effective_date", b"effective_date", "version_label", b"version_label"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LoadServiceMatrixRequest: _TypeAlias = LoadServiceMatrixRequest  # noqa: Y015
+
+@_typing.final
+class LoadServiceMatrixResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MATRIX_VERSION_FIELD_NUMBER: _builtins.int
+    SERVICES_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    matrix_version: _builtins.str
+    services: _builtins.int
+    created: _builtins.bool
+    """false when this version label was already loaded"""
+    def __init__(
+        self,
+        *,
+        matrix_version: _builtins.str = ...,
+        services: _builtins.int = ...,
+        created: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "matrix_version", b"matrix_version", "services", b"services"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LoadServiceMatrixResponse: _TypeAlias = LoadServiceMatrixResponse  # noqa: Y015
+
+@_typing.final
+class DeclareClosureDayRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """YYYY-MM-DD"""
+    reason: _builtins.str
+    """e.g. "Office closed: inclement weather" """
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "date", b"date", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeclareClosureDayRequest: _TypeAlias = DeclareClosureDayRequest  # noqa: Y015
+
+@_typing.final
+class ClosureDay(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DECLARED_BY_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    reason: _builtins.str
+    declared_by: _builtins.str
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        declared_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "declared_by", b"declared_by", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClosureDay: _TypeAlias = ClosureDay  # noqa: Y015
+
+@_typing.final
+class ListClosureDaysRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_DATE_FIELD_NUMBER: _builtins.int
+    TO_DATE_FIELD_NUMBER: _builtins.int
+    from_date: _builtins.str
+    """YYYY-MM-DD, inclusive; empty = no lower bound"""
+    to_date: _builtins.str
+    """YYYY-MM-DD, inclusive; empty = no upper bound"""
+    def __init__(
+        self,
+        *,
+        from_date: _builtins.str = ...,
+        to_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_date", b"from_date", "to_date", b"to_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListClosureDaysRequest: _TypeAlias = ListClosureDaysRequest  # noqa: Y015
+
+@_typing.final
+class ListClosureDaysResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DAYS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def days(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClosureDay]: ...
+    def __init__(
+        self,
+        *,
+        days: _abc.Iterable[Global___ClosureDay] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListClosureDaysResponse: _TypeAlias = ListClosureDaysResponse  # noqa: Y015
+
+@_typing.final
+class GetComplainantRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    service_request_id: _builtins.str
+    purpose: _builtins.str
+    """why the caller needs to know (recorded in the audit)"""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        service_request_id: _builtins.str = ...,
+        purpose: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "purpose", b"purpose", "service_request_id", b"service_request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetComplainantRequest: _TypeAlias = GetComplainantRequest  # noqa: Y015
+
+@_typing.final
+class ComplainantRecord(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_REQUEST_ID_FIELD_NUMBER: _builtins.int
+    IDENTITY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    service_request_id: _builtins.str
+    description: _builtins.str
+    """the written complaint (not public: policy 6.3.4)"""
+    @_builtins.property
+    def identity(self) -> Global___ComplainantIdentity: ...
+    def __init__(
+        self,
+        *,
+        service_request_id: _builtins.str = ...,
+        identity: Global___ComplainantIdentity | None = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["identity", b"identity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "identity", b"identity", "service_request_id", b"service_request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ComplainantRecord: _TypeAlias = ComplainantRecord  # noqa: Y015

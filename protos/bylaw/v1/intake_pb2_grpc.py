@@ -59,6 +59,26 @@ class IntakeServiceStub:
                 request_serializer=bylaw_dot_v1_dot_intake__pb2.GetServiceRequest.SerializeToString,
                 response_deserializer=bylaw_dot_v1_dot_intake__pb2.ServiceDefinition.FromString,
                 _registered_method=True)
+        self.LoadServiceMatrix = channel.unary_unary(
+                '/bylaw.v1.IntakeService/LoadServiceMatrix',
+                request_serializer=bylaw_dot_v1_dot_intake__pb2.LoadServiceMatrixRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_intake__pb2.LoadServiceMatrixResponse.FromString,
+                _registered_method=True)
+        self.DeclareClosureDay = channel.unary_unary(
+                '/bylaw.v1.IntakeService/DeclareClosureDay',
+                request_serializer=bylaw_dot_v1_dot_intake__pb2.DeclareClosureDayRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_intake__pb2.ClosureDay.FromString,
+                _registered_method=True)
+        self.ListClosureDays = channel.unary_unary(
+                '/bylaw.v1.IntakeService/ListClosureDays',
+                request_serializer=bylaw_dot_v1_dot_intake__pb2.ListClosureDaysRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_intake__pb2.ListClosureDaysResponse.FromString,
+                _registered_method=True)
+        self.GetComplainant = channel.unary_unary(
+                '/bylaw.v1.IntakeService/GetComplainant',
+                request_serializer=bylaw_dot_v1_dot_intake__pb2.GetComplainantRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_intake__pb2.ComplainantRecord.FromString,
+                _registered_method=True)
 
 
 class IntakeServiceServicer:
@@ -102,6 +122,38 @@ class IntakeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LoadServiceMatrix(self, request, context):
+        """Loads a new Council-approved version of the Service Level Matrix (policy 6.8.4).
+        Clerk role only. A file with unknown priorities, duplicate codes, missing columns or
+        bad values is refused (INVALID_ARGUMENT naming each row and reason). Idempotent on
+        version_label: loading the same label again returns the stored version (created=false).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclareClosureDay(self, request, context):
+        """Town closure days (inclement weather ...) that are not business days (policy 4.2).
+        Declaring needs the clerk or supervisor role; idempotent on the date.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClosureDays(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetComplainant(self, request, context):
+        """The complainant identity of one complaint, for staff who need to know it (policy
+        6.3.4): officer, supervisor or clerk role, a stated purpose, and every read audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntakeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -129,6 +181,26 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.GetService,
                     request_deserializer=bylaw_dot_v1_dot_intake__pb2.GetServiceRequest.FromString,
                     response_serializer=bylaw_dot_v1_dot_intake__pb2.ServiceDefinition.SerializeToString,
+            ),
+            'LoadServiceMatrix': grpc.unary_unary_rpc_method_handler(
+                    servicer.LoadServiceMatrix,
+                    request_deserializer=bylaw_dot_v1_dot_intake__pb2.LoadServiceMatrixRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_intake__pb2.LoadServiceMatrixResponse.SerializeToString,
+            ),
+            'DeclareClosureDay': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclareClosureDay,
+                    request_deserializer=bylaw_dot_v1_dot_intake__pb2.DeclareClosureDayRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_intake__pb2.ClosureDay.SerializeToString,
+            ),
+            'ListClosureDays': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClosureDays,
+                    request_deserializer=bylaw_dot_v1_dot_intake__pb2.ListClosureDaysRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_intake__pb2.ListClosureDaysResponse.SerializeToString,
+            ),
+            'GetComplainant': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetComplainant,
+                    request_deserializer=bylaw_dot_v1_dot_intake__pb2.GetComplainantRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_intake__pb2.ComplainantRecord.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,6 +338,114 @@ class IntakeService:
             '/bylaw.v1.IntakeService/GetService',
             bylaw_dot_v1_dot_intake__pb2.GetServiceRequest.SerializeToString,
             bylaw_dot_v1_dot_intake__pb2.ServiceDefinition.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LoadServiceMatrix(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.IntakeService/LoadServiceMatrix',
+            bylaw_dot_v1_dot_intake__pb2.LoadServiceMatrixRequest.SerializeToString,
+            bylaw_dot_v1_dot_intake__pb2.LoadServiceMatrixResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclareClosureDay(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.IntakeService/DeclareClosureDay',
+            bylaw_dot_v1_dot_intake__pb2.DeclareClosureDayRequest.SerializeToString,
+            bylaw_dot_v1_dot_intake__pb2.ClosureDay.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClosureDays(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.IntakeService/ListClosureDays',
+            bylaw_dot_v1_dot_intake__pb2.ListClosureDaysRequest.SerializeToString,
+            bylaw_dot_v1_dot_intake__pb2.ListClosureDaysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetComplainant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.IntakeService/GetComplainant',
+            bylaw_dot_v1_dot_intake__pb2.GetComplainantRequest.SerializeToString,
+            bylaw_dot_v1_dot_intake__pb2.ComplainantRecord.FromString,
             options,
             channel_credentials,
             insecure,

@@ -48,6 +48,21 @@ class IntakeServiceStub:
     ListServices: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListServicesRequest, _intake_pb2.ListServicesResponse]
     """The Service Level Matrix currently in force, as Open311 services."""
     GetService: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetServiceRequest, _intake_pb2.ServiceDefinition]
+    LoadServiceMatrix: _grpc.UnaryUnaryMultiCallable[_intake_pb2.LoadServiceMatrixRequest, _intake_pb2.LoadServiceMatrixResponse]
+    """Loads a new Council-approved version of the Service Level Matrix (policy 6.8.4).
+    Clerk role only. A file with unknown priorities, duplicate codes, missing columns or
+    bad values is refused (INVALID_ARGUMENT naming each row and reason). Idempotent on
+    version_label: loading the same label again returns the stored version (created=false).
+    """
+    DeclareClosureDay: _grpc.UnaryUnaryMultiCallable[_intake_pb2.DeclareClosureDayRequest, _intake_pb2.ClosureDay]
+    """Town closure days (inclement weather ...) that are not business days (policy 4.2).
+    Declaring needs the clerk or supervisor role; idempotent on the date.
+    """
+    ListClosureDays: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListClosureDaysRequest, _intake_pb2.ListClosureDaysResponse]
+    GetComplainant: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetComplainantRequest, _intake_pb2.ComplainantRecord]
+    """The complainant identity of one complaint, for staff who need to know it (policy
+    6.3.4): officer, supervisor or clerk role, a stated purpose, and every read audited.
+    """
 
 @_typing.type_check_only
 class IntakeServiceAsyncStub(IntakeServiceStub):
@@ -67,6 +82,21 @@ class IntakeServiceAsyncStub(IntakeServiceStub):
     ListServices: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListServicesRequest, _intake_pb2.ListServicesResponse]  # type: ignore[assignment]
     """The Service Level Matrix currently in force, as Open311 services."""
     GetService: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetServiceRequest, _intake_pb2.ServiceDefinition]  # type: ignore[assignment]
+    LoadServiceMatrix: _aio.UnaryUnaryMultiCallable[_intake_pb2.LoadServiceMatrixRequest, _intake_pb2.LoadServiceMatrixResponse]  # type: ignore[assignment]
+    """Loads a new Council-approved version of the Service Level Matrix (policy 6.8.4).
+    Clerk role only. A file with unknown priorities, duplicate codes, missing columns or
+    bad values is refused (INVALID_ARGUMENT naming each row and reason). Idempotent on
+    version_label: loading the same label again returns the stored version (created=false).
+    """
+    DeclareClosureDay: _aio.UnaryUnaryMultiCallable[_intake_pb2.DeclareClosureDayRequest, _intake_pb2.ClosureDay]  # type: ignore[assignment]
+    """Town closure days (inclement weather ...) that are not business days (policy 4.2).
+    Declaring needs the clerk or supervisor role; idempotent on the date.
+    """
+    ListClosureDays: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListClosureDaysRequest, _intake_pb2.ListClosureDaysResponse]  # type: ignore[assignment]
+    GetComplainant: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetComplainantRequest, _intake_pb2.ComplainantRecord]  # type: ignore[assignment]
+    """The complainant identity of one complaint, for staff who need to know it (policy
+    6.3.4): officer, supervisor or clerk role, a stated purpose, and every read audited.
+    """
 
 class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -113,5 +143,44 @@ class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _intake_pb2.GetServiceRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_intake_pb2.ServiceDefinition, _abc.Awaitable[_intake_pb2.ServiceDefinition]]: ...
+
+    @_abc_1.abstractmethod
+    def LoadServiceMatrix(
+        self,
+        request: _intake_pb2.LoadServiceMatrixRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.LoadServiceMatrixResponse, _abc.Awaitable[_intake_pb2.LoadServiceMatrixResponse]]:
+        """Loads a new Council-approved version of the Service Level Matrix (policy 6.8.4).
+        Clerk role only. A file with unknown priorities, duplicate codes, missing columns or
+        bad values is refused (INVALID_ARGUMENT naming each row and reason). Idempotent on
+        version_label: loading the same label again returns the stored version (created=false).
+        """
+
+    @_abc_1.abstractmethod
+    def DeclareClosureDay(
+        self,
+        request: _intake_pb2.DeclareClosureDayRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ClosureDay, _abc.Awaitable[_intake_pb2.ClosureDay]]:
+        """Town closure days (inclement weather ...) that are not business days (policy 4.2).
+        Declaring needs the clerk or supervisor role; idempotent on the date.
+        """
+
+    @_abc_1.abstractmethod
+    def ListClosureDays(
+        self,
+        request: _intake_pb2.ListClosureDaysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ListClosureDaysResponse, _abc.Awaitable[_intake_pb2.ListClosureDaysResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetComplainant(
+        self,
+        request: _intake_pb2.GetComplainantRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ComplainantRecord, _abc.Awaitable[_intake_pb2.ComplainantRecord]]:
+        """The complainant identity of one complaint, for staff who need to know it (policy
+        6.3.4): officer, supervisor or clerk role, a stated purpose, and every read audited.
+        """
 
 def add_IntakeServiceServicer_to_server(servicer: IntakeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
