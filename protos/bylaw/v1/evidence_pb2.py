@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from bylaw.v1 import common_pb2 as bylaw_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62ylaw/v1/evidence.proto\x12\x08\x62ylaw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x62ylaw/v1/common.proto\"\xb3\x01\n\x0eUploadMetadata\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x13\n\x0b\x63\x61ptured_by\x18\x05 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x06 \x01(\t\x12\x10\n\x08step_key\x18\x07 \x01(\t\x12\x1e\n\x05\x61\x63tor\x18\x08 \x01(\x0b\x32\x0f.bylaw.v1.Actor\"S\n\x0bUploadChunk\x12,\n\x08metadata\x18\x01 \x01(\x0b\x32\x18.bylaw.v1.UploadMetadataH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"\xf0\x02\n\x0c\x45videnceItem\x12\x13\n\x0b\x65vidence_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\x14\n\x0c\x63ontent_type\x18\x05 \x01(\t\x12\x10\n\x08\x66ilename\x18\x06 \x01(\t\x12\x0c\n\x04kind\x18\x07 \x01(\t\x12/\n\x0e\x63\x61ptured_point\x18\x08 \x01(\x0b\x32\x12.bylaw.v1.GeoPointH\x00\x88\x01\x01\x12/\n\x0b\x63\x61ptured_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tstored_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x63\x61ptured_by\x18\x0b \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x0c \x01(\t\x12\x12\n\nobject_key\x18\r \x01(\tB\x11\n\x0f_captured_point\")\n\x12GetEvidenceRequest\x12\x13\n\x0b\x65vidence_id\x18\x01 \x01(\t\"*\n\x13ListEvidenceRequest\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\"=\n\x14ListEvidenceResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.bylaw.v1.EvidenceItem\"f\n\x16PresignDownloadRequest\x12\x13\n\x0b\x65vidence_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65xpires_seconds\x18\x02 \x01(\x05\x12\x1e\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x0f.bylaw.v1.Actor\"V\n\x17PresignDownloadResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xb8\x02\n\x0f\x45videnceService\x12\x39\n\x06Upload\x12\x15.bylaw.v1.UploadChunk\x1a\x16.bylaw.v1.EvidenceItem(\x01\x12\x43\n\x0bGetEvidence\x12\x1c.bylaw.v1.GetEvidenceRequest\x1a\x16.bylaw.v1.EvidenceItem\x12M\n\x0cListEvidence\x12\x1d.bylaw.v1.ListEvidenceRequest\x1a\x1e.bylaw.v1.ListEvidenceResponse\x12V\n\x0fPresignDownload\x12 .bylaw.v1.PresignDownloadRequest\x1a!.bylaw.v1.PresignDownloadResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62ylaw/v1/evidence.proto\x12\x08\x62ylaw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x62ylaw/v1/common.proto\"\xb3\x01\n\x0eUploadMetadata\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x13\n\x0b\x63\x61ptured_by\x18\x05 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x06 \x01(\t\x12\x10\n\x08step_key\x18\x07 \x01(\t\x12\x1e\n\x05\x61\x63tor\x18\x08 \x01(\x0b\x32\x0f.bylaw.v1.Actor\"S\n\x0bUploadChunk\x12,\n\x08metadata\x18\x01 \x01(\x0b\x32\x18.bylaw.v1.UploadMetadataH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"\x97\x03\n\x0c\x45videnceItem\x12\x13\n\x0b\x65vidence_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\x14\n\x0c\x63ontent_type\x18\x05 \x01(\t\x12\x10\n\x08\x66ilename\x18\x06 \x01(\t\x12\x0c\n\x04kind\x18\x07 \x01(\t\x12/\n\x0e\x63\x61ptured_point\x18\x08 \x01(\x0b\x32\x12.bylaw.v1.GeoPointH\x00\x88\x01\x01\x12/\n\x0b\x63\x61ptured_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tstored_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x63\x61ptured_by\x18\x0b \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x0c \x01(\t\x12\x12\n\nobject_key\x18\r \x01(\t\x12\x10\n\x08step_key\x18\x0e \x01(\t\x12\x13\n\x0buploaded_by\x18\x0f \x01(\tB\x11\n\x0f_captured_point\")\n\x12GetEvidenceRequest\x12\x13\n\x0b\x65vidence_id\x18\x01 \x01(\t\"8\n\x13ListEvidenceRequest\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\"=\n\x14ListEvidenceResponse\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.bylaw.v1.EvidenceItem\"f\n\x16PresignDownloadRequest\x12\x13\n\x0b\x65vidence_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65xpires_seconds\x18\x02 \x01(\x05\x12\x1e\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x0f.bylaw.v1.Actor\"V\n\x17PresignDownloadResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xb8\x02\n\x0f\x45videnceService\x12\x39\n\x06Upload\x12\x15.bylaw.v1.UploadChunk\x1a\x16.bylaw.v1.EvidenceItem(\x01\x12\x43\n\x0bGetEvidence\x12\x1c.bylaw.v1.GetEvidenceRequest\x1a\x16.bylaw.v1.EvidenceItem\x12M\n\x0cListEvidence\x12\x1d.bylaw.v1.ListEvidenceRequest\x1a\x1e.bylaw.v1.ListEvidenceResponse\x12V\n\x0fPresignDownload\x12 .bylaw.v1.PresignDownloadRequest\x1a!.bylaw.v1.PresignDownloadResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,17 +38,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPLOADCHUNK']._serialized_start=275
   _globals['_UPLOADCHUNK']._serialized_end=358
   _globals['_EVIDENCEITEM']._serialized_start=361
-  _globals['_EVIDENCEITEM']._serialized_end=729
-  _globals['_GETEVIDENCEREQUEST']._serialized_start=731
-  _globals['_GETEVIDENCEREQUEST']._serialized_end=772
-  _globals['_LISTEVIDENCEREQUEST']._serialized_start=774
-  _globals['_LISTEVIDENCEREQUEST']._serialized_end=816
-  _globals['_LISTEVIDENCERESPONSE']._serialized_start=818
-  _globals['_LISTEVIDENCERESPONSE']._serialized_end=879
-  _globals['_PRESIGNDOWNLOADREQUEST']._serialized_start=881
-  _globals['_PRESIGNDOWNLOADREQUEST']._serialized_end=983
-  _globals['_PRESIGNDOWNLOADRESPONSE']._serialized_start=985
-  _globals['_PRESIGNDOWNLOADRESPONSE']._serialized_end=1071
-  _globals['_EVIDENCESERVICE']._serialized_start=1074
-  _globals['_EVIDENCESERVICE']._serialized_end=1386
+  _globals['_EVIDENCEITEM']._serialized_end=768
+  _globals['_GETEVIDENCEREQUEST']._serialized_start=770
+  _globals['_GETEVIDENCEREQUEST']._serialized_end=811
+  _globals['_LISTEVIDENCEREQUEST']._serialized_start=813
+  _globals['_LISTEVIDENCEREQUEST']._serialized_end=869
+  _globals['_LISTEVIDENCERESPONSE']._serialized_start=871
+  _globals['_LISTEVIDENCERESPONSE']._serialized_end=932
+  _globals['_PRESIGNDOWNLOADREQUEST']._serialized_start=934
+  _globals['_PRESIGNDOWNLOADREQUEST']._serialized_end=1036
+  _globals['_PRESIGNDOWNLOADRESPONSE']._serialized_start=1038
+  _globals['_PRESIGNDOWNLOADRESPONSE']._serialized_end=1124
+  _globals['_EVIDENCESERVICE']._serialized_start=1127
+  _globals['_EVIDENCESERVICE']._serialized_end=1439
 # @@protoc_insertion_point(module_scope)

@@ -108,6 +108,8 @@ class EvidenceItem(_message.Message):
     CAPTURED_BY_FIELD_NUMBER: _builtins.int
     CAPTION_FIELD_NUMBER: _builtins.int
     OBJECT_KEY_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    UPLOADED_BY_FIELD_NUMBER: _builtins.int
     evidence_id: _builtins.str
     case_number: _builtins.str
     sha256: _builtins.str
@@ -118,6 +120,11 @@ class EvidenceItem(_message.Message):
     captured_by: _builtins.str
     caption: _builtins.str
     object_key: _builtins.str
+    """"sha256/<hex>": identical bytes share one object"""
+    step_key: _builtins.str
+    """the workflow step that produced it, "" for manual uploads"""
+    uploaded_by: _builtins.str
+    """staff subject of the uploading actor"""
     @_builtins.property
     def captured_point(self) -> _common_pb2.GeoPoint:
         """from EXIF GPS"""
@@ -144,10 +151,12 @@ class EvidenceItem(_message.Message):
         captured_by: _builtins.str = ...,
         caption: _builtins.str = ...,
         object_key: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        uploaded_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_captured_point", b"_captured_point", "captured_at", b"captured_at", "captured_point", b"captured_point", "stored_at", b"stored_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_captured_point", b"_captured_point", "caption", b"caption", "captured_at", b"captured_at", "captured_by", b"captured_by", "captured_point", b"captured_point", "case_number", b"case_number", "content_type", b"content_type", "evidence_id", b"evidence_id", "filename", b"filename", "kind", b"kind", "object_key", b"object_key", "sha256", b"sha256", "size_bytes", b"size_bytes", "stored_at", b"stored_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_captured_point", b"_captured_point", "caption", b"caption", "captured_at", b"captured_at", "captured_by", b"captured_by", "captured_point", b"captured_point", "case_number", b"case_number", "content_type", b"content_type", "evidence_id", b"evidence_id", "filename", b"filename", "kind", b"kind", "object_key", b"object_key", "sha256", b"sha256", "size_bytes", b"size_bytes", "step_key", b"step_key", "stored_at", b"stored_at", "uploaded_by", b"uploaded_by"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__captured_point: _TypeAlias = _typing.Literal["captured_point"]  # noqa: Y015
     _WhichOneofArgType__captured_point: _TypeAlias = _typing.Literal["_captured_point", b"_captured_point"]  # noqa: Y015
@@ -179,15 +188,19 @@ class ListEvidenceRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     case_number: _builtins.str
+    kind: _builtins.str
+    """optional filter: "photo", "video", "document", "rendered_notice" """
     def __init__(
         self,
         *,
         case_number: _builtins.str = ...,
+        kind: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_number", b"case_number"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_number", b"case_number", "kind", b"kind"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from bylaw.v1 import common_pb2 as bylaw_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62ylaw/v1/notices.proto\x12\x08\x62ylaw.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x62ylaw/v1/common.proto\"\xab\x01\n\x15RenderDocumentRequest\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\x12\x10\n\x08template\x18\x02 \x01(\t\x12\x10\n\x08step_key\x18\x03 \x01(\t\x12(\n\x07\x63ontext\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1e\n\x05\x61\x63tor\x18\x05 \x01(\x0b\x32\x0f.bylaw.v1.Actor\x12\x0f\n\x07\x66ormats\x18\x06 \x03(\t\"\x83\x02\n\x08\x44ocument\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x02 \x01(\t\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x18\n\x10template_version\x18\x04 \x01(\t\x12\x10\n\x08step_key\x18\x05 \x01(\t\x12\r\n\x05title\x18\x06 \x01(\t\x12\x0c\n\x04html\x18\x07 \x01(\t\x12\x17\n\x0fpdf_evidence_id\x18\x08 \x01(\t\x12\x18\n\x10html_evidence_id\x18\t \x01(\t\x12/\n\x0brendered_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06sha256\x18\x0b \x01(\t\")\n\x12GetDocumentRequest\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\"+\n\x14ListDocumentsRequest\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\">\n\x15ListDocumentsResponse\x12%\n\tdocuments\x18\x01 \x03(\x0b\x32\x12.bylaw.v1.Document\"\x16\n\x14ListTemplatesRequest\"V\n\x0cTemplateInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x18\n\x10legal_references\x18\x04 \x03(\t\"B\n\x15ListTemplatesResponse\x12)\n\ttemplates\x18\x01 \x03(\x0b\x32\x16.bylaw.v1.TemplateInfo2\xbc\x02\n\x0eNoticesService\x12\x45\n\x0eRenderDocument\x12\x1f.bylaw.v1.RenderDocumentRequest\x1a\x12.bylaw.v1.Document\x12?\n\x0bGetDocument\x12\x1c.bylaw.v1.GetDocumentRequest\x1a\x12.bylaw.v1.Document\x12P\n\rListDocuments\x12\x1e.bylaw.v1.ListDocumentsRequest\x1a\x1f.bylaw.v1.ListDocumentsResponse\x12P\n\rListTemplates\x12\x1e.bylaw.v1.ListTemplatesRequest\x1a\x1f.bylaw.v1.ListTemplatesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62ylaw/v1/notices.proto\x12\x08\x62ylaw.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x62ylaw/v1/common.proto\"\xab\x01\n\x15RenderDocumentRequest\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\x12\x10\n\x08template\x18\x02 \x01(\t\x12\x10\n\x08step_key\x18\x03 \x01(\t\x12(\n\x07\x63ontext\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1e\n\x05\x61\x63tor\x18\x05 \x01(\x0b\x32\x0f.bylaw.v1.Actor\x12\x0f\n\x07\x66ormats\x18\x06 \x03(\t\"\xec\x02\n\x08\x44ocument\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x02 \x01(\t\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x18\n\x10template_version\x18\x04 \x01(\t\x12\x10\n\x08step_key\x18\x05 \x01(\t\x12\r\n\x05title\x18\x06 \x01(\t\x12\x0c\n\x04html\x18\x07 \x01(\t\x12\x17\n\x0fpdf_evidence_id\x18\x08 \x01(\t\x12\x18\n\x10html_evidence_id\x18\t \x01(\t\x12/\n\x0brendered_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06sha256\x18\x0b \x01(\t\x12\x0f\n\x07\x66ormats\x18\x0c \x03(\t\x12\x18\n\x10legal_references\x18\r \x03(\t\x12\x13\n\x0bhtml_sha256\x18\x0e \x01(\t\x12\x12\n\npdf_sha256\x18\x0f \x01(\t\x12\x13\n\x0brendered_by\x18\x10 \x01(\t\")\n\x12GetDocumentRequest\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\"+\n\x14ListDocumentsRequest\x12\x13\n\x0b\x63\x61se_number\x18\x01 \x01(\t\">\n\x15ListDocumentsResponse\x12%\n\tdocuments\x18\x01 \x03(\x0b\x32\x12.bylaw.v1.Document\"\x16\n\x14ListTemplatesRequest\"\xbc\x01\n\x0cTemplateInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x18\n\x10legal_references\x18\x04 \x03(\t\x12\x1a\n\x12required_variables\x18\x05 \x03(\t\x12\x1a\n\x12optional_variables\x18\x06 \x03(\t\x12\x17\n\x0fpolicy_sections\x18\x07 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\"B\n\x15ListTemplatesResponse\x12)\n\ttemplates\x18\x01 \x03(\x0b\x32\x16.bylaw.v1.TemplateInfo2\xbc\x02\n\x0eNoticesService\x12\x45\n\x0eRenderDocument\x12\x1f.bylaw.v1.RenderDocumentRequest\x1a\x12.bylaw.v1.Document\x12?\n\x0bGetDocument\x12\x1c.bylaw.v1.GetDocumentRequest\x1a\x12.bylaw.v1.Document\x12P\n\rListDocuments\x12\x1e.bylaw.v1.ListDocumentsRequest\x1a\x1f.bylaw.v1.ListDocumentsResponse\x12P\n\rListTemplates\x12\x1e.bylaw.v1.ListTemplatesRequest\x1a\x1f.bylaw.v1.ListTemplatesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,19 +37,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RENDERDOCUMENTREQUEST']._serialized_start=123
   _globals['_RENDERDOCUMENTREQUEST']._serialized_end=294
   _globals['_DOCUMENT']._serialized_start=297
-  _globals['_DOCUMENT']._serialized_end=556
-  _globals['_GETDOCUMENTREQUEST']._serialized_start=558
-  _globals['_GETDOCUMENTREQUEST']._serialized_end=599
-  _globals['_LISTDOCUMENTSREQUEST']._serialized_start=601
-  _globals['_LISTDOCUMENTSREQUEST']._serialized_end=644
-  _globals['_LISTDOCUMENTSRESPONSE']._serialized_start=646
-  _globals['_LISTDOCUMENTSRESPONSE']._serialized_end=708
-  _globals['_LISTTEMPLATESREQUEST']._serialized_start=710
-  _globals['_LISTTEMPLATESREQUEST']._serialized_end=732
-  _globals['_TEMPLATEINFO']._serialized_start=734
-  _globals['_TEMPLATEINFO']._serialized_end=820
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=822
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=888
-  _globals['_NOTICESSERVICE']._serialized_start=891
-  _globals['_NOTICESSERVICE']._serialized_end=1207
+  _globals['_DOCUMENT']._serialized_end=661
+  _globals['_GETDOCUMENTREQUEST']._serialized_start=663
+  _globals['_GETDOCUMENTREQUEST']._serialized_end=704
+  _globals['_LISTDOCUMENTSREQUEST']._serialized_start=706
+  _globals['_LISTDOCUMENTSREQUEST']._serialized_end=749
+  _globals['_LISTDOCUMENTSRESPONSE']._serialized_start=751
+  _globals['_LISTDOCUMENTSRESPONSE']._serialized_end=813
+  _globals['_LISTTEMPLATESREQUEST']._serialized_start=815
+  _globals['_LISTTEMPLATESREQUEST']._serialized_end=837
+  _globals['_TEMPLATEINFO']._serialized_start=840
+  _globals['_TEMPLATEINFO']._serialized_end=1028
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=1030
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=1096
+  _globals['_NOTICESSERVICE']._serialized_start=1099
+  _globals['_NOTICESSERVICE']._serialized_end=1415
 # @@protoc_insertion_point(module_scope)

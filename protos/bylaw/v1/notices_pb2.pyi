@@ -81,6 +81,11 @@ class Document(_message.Message):
     HTML_EVIDENCE_ID_FIELD_NUMBER: _builtins.int
     RENDERED_AT_FIELD_NUMBER: _builtins.int
     SHA256_FIELD_NUMBER: _builtins.int
+    FORMATS_FIELD_NUMBER: _builtins.int
+    LEGAL_REFERENCES_FIELD_NUMBER: _builtins.int
+    HTML_SHA256_FIELD_NUMBER: _builtins.int
+    PDF_SHA256_FIELD_NUMBER: _builtins.int
+    RENDERED_BY_FIELD_NUMBER: _builtins.int
     document_id: _builtins.str
     case_number: _builtins.str
     template: _builtins.str
@@ -92,8 +97,21 @@ class Document(_message.Message):
     """stored through the evidence service"""
     html_evidence_id: _builtins.str
     sha256: _builtins.str
+    """of the PDF when one was rendered, else of the HTML"""
+    html_sha256: _builtins.str
+    pdf_sha256: _builtins.str
+    rendered_by: _builtins.str
+    """staff subject of the requesting actor"""
     @_builtins.property
     def rendered_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def formats(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """what was rendered: "html", "pdf" """
+
+    @_builtins.property
+    def legal_references(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """as the template version cited them"""
+
     def __init__(
         self,
         *,
@@ -108,10 +126,15 @@ class Document(_message.Message):
         html_evidence_id: _builtins.str = ...,
         rendered_at: _timestamp_pb2.Timestamp | None = ...,
         sha256: _builtins.str = ...,
+        formats: _abc.Iterable[_builtins.str] | None = ...,
+        legal_references: _abc.Iterable[_builtins.str] | None = ...,
+        html_sha256: _builtins.str = ...,
+        pdf_sha256: _builtins.str = ...,
+        rendered_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["rendered_at", b"rendered_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_number", b"case_number", "document_id", b"document_id", "html", b"html", "html_evidence_id", b"html_evidence_id", "pdf_evidence_id", b"pdf_evidence_id", "rendered_at", b"rendered_at", "sha256", b"sha256", "step_key", b"step_key", "template", b"template", "template_version", b"template_version", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_number", b"case_number", "document_id", b"document_id", "formats", b"formats", "html", b"html", "html_evidence_id", b"html_evidence_id", "html_sha256", b"html_sha256", "legal_references", b"legal_references", "pdf_evidence_id", b"pdf_evidence_id", "pdf_sha256", b"pdf_sha256", "rendered_at", b"rendered_at", "rendered_by", b"rendered_by", "sha256", b"sha256", "step_key", b"step_key", "template", b"template", "template_version", b"template_version", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -198,11 +221,26 @@ class TemplateInfo(_message.Message):
     TITLE_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     LEGAL_REFERENCES_FIELD_NUMBER: _builtins.int
+    REQUIRED_VARIABLES_FIELD_NUMBER: _builtins.int
+    OPTIONAL_VARIABLES_FIELD_NUMBER: _builtins.int
+    POLICY_SECTIONS_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     title: _builtins.str
     version: _builtins.str
+    description: _builtins.str
     @_builtins.property
     def legal_references(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def required_variables(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """RenderDocument fails naming any that is missing"""
+
+    @_builtins.property
+    def optional_variables(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def policy_sections(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """policy sections the template implements"""
+
     def __init__(
         self,
         *,
@@ -210,10 +248,14 @@ class TemplateInfo(_message.Message):
         title: _builtins.str = ...,
         version: _builtins.str = ...,
         legal_references: _abc.Iterable[_builtins.str] | None = ...,
+        required_variables: _abc.Iterable[_builtins.str] | None = ...,
+        optional_variables: _abc.Iterable[_builtins.str] | None = ...,
+        policy_sections: _abc.Iterable[_builtins.str] | None = ...,
+        description: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["legal_references", b"legal_references", "name", b"name", "title", b"title", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "legal_references", b"legal_references", "name", b"name", "optional_variables", b"optional_variables", "policy_sections", b"policy_sections", "required_variables", b"required_variables", "title", b"title", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from bylaw.v1 import common_pb2 as bylaw_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x62ylaw/v1/reporting.proto\x12\x08\x62ylaw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x62ylaw/v1/common.proto\"`\n\x13GetDashboardRequest\x12)\n\x05\x61s_of\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32\x0f.bylaw.v1.Actor\"B\n\x03Kpi\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x10\n\x08previous\x18\x03 \x01(\x01\x12\x0c\n\x04unit\x18\x04 \x01(\t\"\xa5\x02\n\tDashboard\x12!\n\nopen_cases\x18\x01 \x01(\x0b\x32\r.bylaw.v1.Kpi\x12.\n\x17\x61verage_resolution_days\x18\x02 \x01(\x0b\x32\r.bylaw.v1.Kpi\x12(\n\x11inspections_today\x18\x03 \x01(\x0b\x32\r.bylaw.v1.Kpi\x12\'\n\x10order_compliance\x18\x04 \x01(\x0b\x32\r.bylaw.v1.Kpi\x12/\n\x0frecent_activity\x18\x05 \x03(\x0b\x32\x16.bylaw.v1.ActivityItem\x12)\n\x05\x61s_of\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x65vents_applied\x18\x07 \x01(\x03\"y\n\x0c\x41\x63tivityItem\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x02 \x01(\t\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\x17GetMonthlyReportRequest\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\r\n\x05month\x18\x02 \x01(\x05\x12\x1e\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x0f.bylaw.v1.Actor\"8\n\x0b\x43ountByType\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x05\"\x93\x02\n\rMonthlyReport\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\r\n\x05month\x18\x02 \x01(\x05\x12\x32\n\x13\x63omplaints_received\x18\x03 \x03(\x0b\x32\x15.bylaw.v1.CountByType\x12\x30\n\x11\x63omplaints_closed\x18\x04 \x03(\x0b\x32\x15.bylaw.v1.CountByType\x12\x32\n\x13\x65nforcement_methods\x18\x05 \x03(\x0b\x32\x15.bylaw.v1.CountByType\x12\x19\n\x11\x65mergency_actions\x18\x06 \x03(\t\x12\x30\n\x0cgenerated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xa6\x01\n\x10ReportingService\x12\x42\n\x0cGetDashboard\x12\x1d.bylaw.v1.GetDashboardRequest\x1a\x13.bylaw.v1.Dashboard\x12N\n\x10GetMonthlyReport\x12!.bylaw.v1.GetMonthlyReportRequest\x1a\x17.bylaw.v1.MonthlyReportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x62ylaw/v1/reporting.proto\x12\x08\x62ylaw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x62ylaw/v1/common.proto\"v\n\x13GetDashboardRequest\x12)\n\x05\x61s_of\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32\x0f.bylaw.v1.Actor\x12\x14\n\x0crecent_limit\x18\x03 \x01(\x05\"\x83\x01\n\x03Kpi\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x10\n\x08previous\x18\x03 \x01(\x01\x12\x0c\n\x04unit\x18\x04 \x01(\t\x12\x13\n\x0bsample_size\x18\x05 \x01(\x03\x12\x1c\n\x14previous_sample_size\x18\x06 \x01(\x03\x12\x0c\n\x04note\x18\x07 \x01(\t\"\xb7\x02\n\tDashboard\x12!\n\nopen_cases\x18\x01 \x01(\x0b\x32\r.bylaw.v1.Kpi\x12.\n\x17\x61verage_resolution_days\x18\x02 \x01(\x0b\x32\r.bylaw.v1.Kpi\x12(\n\x11inspections_today\x18\x03 \x01(\x0b\x32\r.bylaw.v1.Kpi\x12\'\n\x10order_compliance\x18\x04 \x01(\x0b\x32\r.bylaw.v1.Kpi\x12/\n\x0frecent_activity\x18\x05 \x03(\x0b\x32\x16.bylaw.v1.ActivityItem\x12)\n\x05\x61s_of\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x65vents_applied\x18\x07 \x01(\x03\x12\x10\n\x08timezone\x18\x08 \x01(\t\"y\n\x0c\x41\x63tivityItem\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61se_number\x18\x02 \x01(\t\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\x17GetMonthlyReportRequest\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\r\n\x05month\x18\x02 \x01(\x05\x12\x1e\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x0f.bylaw.v1.Actor\"8\n\x0b\x43ountByType\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x05\"\xbd\x02\n\rMonthlyReport\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\r\n\x05month\x18\x02 \x01(\x05\x12\x32\n\x13\x63omplaints_received\x18\x03 \x03(\x0b\x32\x15.bylaw.v1.CountByType\x12\x30\n\x11\x63omplaints_closed\x18\x04 \x03(\x0b\x32\x15.bylaw.v1.CountByType\x12\x32\n\x13\x65nforcement_methods\x18\x05 \x03(\x0b\x32\x15.bylaw.v1.CountByType\x12\x19\n\x11\x65mergency_actions\x18\x06 \x03(\t\x12\x30\n\x0cgenerated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08timezone\x18\x08 \x01(\t\x12\x16\n\x0e\x65vents_applied\x18\t \x01(\x03\x32\xa6\x01\n\x10ReportingService\x12\x42\n\x0cGetDashboard\x12\x1d.bylaw.v1.GetDashboardRequest\x1a\x13.bylaw.v1.Dashboard\x12N\n\x10GetMonthlyReport\x12!.bylaw.v1.GetMonthlyReportRequest\x1a\x17.bylaw.v1.MonthlyReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,19 +34,19 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'bylaw.v1.reporting_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GETDASHBOARDREQUEST']._serialized_start=94
-  _globals['_GETDASHBOARDREQUEST']._serialized_end=190
-  _globals['_KPI']._serialized_start=192
-  _globals['_KPI']._serialized_end=258
-  _globals['_DASHBOARD']._serialized_start=261
-  _globals['_DASHBOARD']._serialized_end=554
-  _globals['_ACTIVITYITEM']._serialized_start=556
-  _globals['_ACTIVITYITEM']._serialized_end=677
-  _globals['_GETMONTHLYREPORTREQUEST']._serialized_start=679
-  _globals['_GETMONTHLYREPORTREQUEST']._serialized_end=765
-  _globals['_COUNTBYTYPE']._serialized_start=767
-  _globals['_COUNTBYTYPE']._serialized_end=823
-  _globals['_MONTHLYREPORT']._serialized_start=826
-  _globals['_MONTHLYREPORT']._serialized_end=1101
-  _globals['_REPORTINGSERVICE']._serialized_start=1104
-  _globals['_REPORTINGSERVICE']._serialized_end=1270
+  _globals['_GETDASHBOARDREQUEST']._serialized_end=212
+  _globals['_KPI']._serialized_start=215
+  _globals['_KPI']._serialized_end=346
+  _globals['_DASHBOARD']._serialized_start=349
+  _globals['_DASHBOARD']._serialized_end=660
+  _globals['_ACTIVITYITEM']._serialized_start=662
+  _globals['_ACTIVITYITEM']._serialized_end=783
+  _globals['_GETMONTHLYREPORTREQUEST']._serialized_start=785
+  _globals['_GETMONTHLYREPORTREQUEST']._serialized_end=871
+  _globals['_COUNTBYTYPE']._serialized_start=873
+  _globals['_COUNTBYTYPE']._serialized_end=929
+  _globals['_MONTHLYREPORT']._serialized_start=932
+  _globals['_MONTHLYREPORT']._serialized_end=1249
+  _globals['_REPORTINGSERVICE']._serialized_start=1252
+  _globals['_REPORTINGSERVICE']._serialized_end=1418
 # @@protoc_insertion_point(module_scope)

@@ -26,8 +26,13 @@ class GetDashboardRequest(_message.Message):
 
     AS_OF_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
+    RECENT_LIMIT_FIELD_NUMBER: _builtins.int
+    recent_limit: _builtins.int
+    """recent activity items; default 10, at most 100"""
     @_builtins.property
-    def as_of(self) -> _timestamp_pb2.Timestamp: ...
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """default: now"""
+
     @_builtins.property
     def actor(self) -> _common_pb2.Actor: ...
     def __init__(
@@ -35,10 +40,11 @@ class GetDashboardRequest(_message.Message):
         *,
         as_of: _timestamp_pb2.Timestamp | None = ...,
         actor: _common_pb2.Actor | None = ...,
+        recent_limit: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "as_of", b"as_of"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "as_of", b"as_of", "recent_limit", b"recent_limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -54,11 +60,19 @@ class Kpi(_message.Message):
     VALUE_FIELD_NUMBER: _builtins.int
     PREVIOUS_FIELD_NUMBER: _builtins.int
     UNIT_FIELD_NUMBER: _builtins.int
+    SAMPLE_SIZE_FIELD_NUMBER: _builtins.int
+    PREVIOUS_SAMPLE_SIZE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     value: _builtins.float
     previous: _builtins.float
     unit: _builtins.str
     """"cases", "days", "percent" """
+    sample_size: _builtins.int
+    """observations behind value (e.g. cases closed, outcomes)"""
+    previous_sample_size: _builtins.int
+    note: _builtins.str
+    """how the figure is defined, or why it has no data"""
     def __init__(
         self,
         *,
@@ -66,10 +80,13 @@ class Kpi(_message.Message):
         value: _builtins.float = ...,
         previous: _builtins.float = ...,
         unit: _builtins.str = ...,
+        sample_size: _builtins.int = ...,
+        previous_sample_size: _builtins.int = ...,
+        note: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "previous", b"previous", "unit", b"unit", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "note", b"note", "previous", b"previous", "previous_sample_size", b"previous_sample_size", "sample_size", b"sample_size", "unit", b"unit", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -86,7 +103,10 @@ class Dashboard(_message.Message):
     RECENT_ACTIVITY_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
     EVENTS_APPLIED_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
     events_applied: _builtins.int
+    timezone: _builtins.str
+    """day and month boundaries (America/Toronto)"""
     @_builtins.property
     def open_cases(self) -> Global___Kpi: ...
     @_builtins.property
@@ -109,10 +129,11 @@ class Dashboard(_message.Message):
         recent_activity: _abc.Iterable[Global___ActivityItem] | None = ...,
         as_of: _timestamp_pb2.Timestamp | None = ...,
         events_applied: _builtins.int = ...,
+        timezone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "average_resolution_days", b"average_resolution_days", "inspections_today", b"inspections_today", "open_cases", b"open_cases", "order_compliance", b"order_compliance"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "average_resolution_days", b"average_resolution_days", "events_applied", b"events_applied", "inspections_today", b"inspections_today", "open_cases", b"open_cases", "order_compliance", b"order_compliance", "recent_activity", b"recent_activity"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "average_resolution_days", b"average_resolution_days", "events_applied", b"events_applied", "inspections_today", b"inspections_today", "open_cases", b"open_cases", "order_compliance", b"order_compliance", "recent_activity", b"recent_activity", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -210,8 +231,12 @@ class MonthlyReport(_message.Message):
     ENFORCEMENT_METHODS_FIELD_NUMBER: _builtins.int
     EMERGENCY_ACTIONS_FIELD_NUMBER: _builtins.int
     GENERATED_AT_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
+    EVENTS_APPLIED_FIELD_NUMBER: _builtins.int
     year: _builtins.int
     month: _builtins.int
+    timezone: _builtins.str
+    events_applied: _builtins.int
     @_builtins.property
     def complaints_received(self) -> _containers.RepeatedCompositeFieldContainer[Global___CountByType]: ...
     @_builtins.property
@@ -234,10 +259,12 @@ class MonthlyReport(_message.Message):
         enforcement_methods: _abc.Iterable[Global___CountByType] | None = ...,
         emergency_actions: _abc.Iterable[_builtins.str] | None = ...,
         generated_at: _timestamp_pb2.Timestamp | None = ...,
+        timezone: _builtins.str = ...,
+        events_applied: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["generated_at", b"generated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["complaints_closed", b"complaints_closed", "complaints_received", b"complaints_received", "emergency_actions", b"emergency_actions", "enforcement_methods", b"enforcement_methods", "generated_at", b"generated_at", "month", b"month", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complaints_closed", b"complaints_closed", "complaints_received", b"complaints_received", "emergency_actions", b"emergency_actions", "enforcement_methods", b"enforcement_methods", "events_applied", b"events_applied", "generated_at", b"generated_at", "month", b"month", "timezone", b"timezone", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
