@@ -1,0 +1,1 @@
+"""HTTP surface of the gateway: dependencies and one router per area."""

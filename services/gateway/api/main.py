@@ -1,0 +1,14 @@
+"""The staff API router (``/api/v1``); later issues add their routers here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.gateway.api.routes import cases, complaints, dashboard
+
+API_PREFIX = "/api/v1"
+
+api_router = APIRouter(prefix=API_PREFIX)
+api_router.include_router(cases.router)
+api_router.include_router(complaints.router)
+api_router.include_router(dashboard.router)

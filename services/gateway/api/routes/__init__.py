@@ -1,0 +1,1 @@
+"""One router per area; ``services.gateway.api.main`` assembles them."""
