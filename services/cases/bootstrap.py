@@ -1,0 +1,66 @@
+"""Wiring of the cases service: database (migrated at startup), unit of work, use cases,
+gRPC servicer and the outbox relay that publishes ``bylaw.events.case.*`` to JetStream.
+
+``serve`` is what ``python -m services.cases`` runs; ``CasesApp`` is the same wiring for
+callers that host the servicer themselves (the integration tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bylaw.v1 import cases_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.cases.adapters.orm import outbox
+from services.cases.adapters.repository import SqlUnitOfWork
+from services.cases.config import CasesSettings
+from services.cases.entrypoints.grpc_servicer import CasesServicer
+from services.cases.service_layer.services import CasesService
+from services.common.grpc_server import ServiceRegistration, run_grpc_service
+from services.common.outbox import OutboxRelay
+from services.common.runtime import Infrastructure, infrastructure
+from services.common.settings import Settings
+
+SERVICE_NAME = "bylaw.v1.CasesService"
+
+
+@dataclass
+class CasesApp:
+    service: CasesService
+    servicer: CasesServicer
+    relay: OutboxRelay
+
+    @property
+    def registration(self) -> ServiceRegistration:
+        return ServiceRegistration(
+            SERVICE_NAME, cases_pb2_grpc.add_CasesServiceServicer_to_server, self.servicer
+        )
+
+
+def build_service(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    cases_settings: CasesSettings | None = None,
+) -> CasesService:
+    policy = (cases_settings or CasesSettings()).policy(settings.timezone)
+    return CasesService(lambda: SqlUnitOfWork(sessions), policy)
+
+
+def build_app(infra: Infrastructure, cases_settings: CasesSettings | None = None) -> CasesApp:
+    service = build_service(infra.require_sessions(), infra.settings, cases_settings)
+    engine: AsyncEngine | None = infra.engine
+    assert engine is not None
+    relay = OutboxRelay(engine, outbox, infra.require_js(), infra.settings.database_url)
+    return CasesApp(service, CasesServicer(service), relay)
+
+
+async def serve(settings: Settings) -> None:
+    async with infrastructure("cases", settings, schema="cases") as infra:
+        app = build_app(infra)
+        await run_grpc_service(
+            "cases",
+            [app.registration],
+            f"{settings.grpc_bind_host}:{settings.cases_port}",
+            background=[app.relay.run],
+        )

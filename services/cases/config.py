@@ -1,0 +1,32 @@
+"""Settings only the cases service reads (environment prefix ``BYLAW_CASES_``), next to
+the system-wide :class:`services.common.settings.Settings`.
+
+- ``BYLAW_CASES_MATCH_RADIUS_M`` (25): how close a GPS point must be to a parcel to match
+  it, and to another GPS-only complaint to count as the same place (policy 6.6.5).
+- ``BYLAW_CASES_REPEAT_LOOKBACK_DAYS`` (180): how long after compliance was confirmed a
+  new complaint about the same matter is a repeat not acted on without new information
+  (policy 6.6.3).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.cases.service_layer.services import CasesPolicy
+
+
+class CasesSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BYLAW_CASES_", extra="ignore")
+
+    match_radius_m: float = Field(default=25.0, gt=0, le=500)
+    repeat_lookback_days: int = Field(default=180, ge=0, le=3650)
+
+    def policy(self, timezone: str) -> CasesPolicy:
+        return CasesPolicy(
+            match_radius_m=self.match_radius_m,
+            repeat_lookback=timedelta(days=self.repeat_lookback_days),
+            timezone=timezone,
+        )

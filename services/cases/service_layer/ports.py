@@ -1,0 +1,197 @@
+"""What the use cases need from storage: repositories and a unit of work (one
+transaction). The PostgreSQL adapter implements these; unit tests use in-memory fakes."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from services.cases.domain.cases import Assignment, Case, CaseStatus, Disposition, Priority, StatusChange
+from services.cases.domain.geo import BoundingBox
+from services.cases.domain.properties import ImportCounts, Officer, Property, Zone
+from services.common.events import DomainEvent
+
+
+class Conflict(Exception):
+    """A unique constraint refused a write that raced another transaction. The use case
+    runs again in a fresh transaction and then sees the winner's row."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the append-only audit trail: who did what, to which case, when.
+    ``details`` never holds complainant identity."""
+
+    actor_subject: str
+    action: str  # e.g. "case.created", "case.status_recorded", "properties.imported"
+    occurred_at: datetime
+    case_number: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintLink:
+    complaint_id: str
+    case_number: str
+    disposition: Disposition
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    statuses: frozenset[CaseStatus] = frozenset()
+    priority: Priority | None = None
+    zone_code: str = ""
+    assigned_officer_id: str = ""
+    service_code: str = ""
+    include_restricted: bool = False
+
+
+# Position in the work queue: (priority rank, received_at, case_number).
+QueueCursor = tuple[int, datetime, str]
+
+
+class PropertyRepository(abc.ABC):
+    @abc.abstractmethod
+    async def get(self, roll_number: str) -> Property | None: ...
+
+    @abc.abstractmethod
+    async def by_street_line(self, street_line: str) -> list[Property]:
+        """Parcels whose normalised address has this street line (any unit)."""
+
+    @abc.abstractmethod
+    async def in_box(self, box: BoundingBox) -> list[Property]: ...
+
+    @abc.abstractmethod
+    async def upsert(self, properties: Sequence[Property]) -> ImportCounts: ...
+
+    @abc.abstractmethod
+    async def count(self) -> int: ...
+
+
+class ZoneRepository(abc.ABC):
+    @abc.abstractmethod
+    async def all(self) -> list[Zone]: ...
+
+    @abc.abstractmethod
+    async def version(self) -> str:
+        """Changes whenever any zone changes (drives the in-memory polygon cache)."""
+
+    @abc.abstractmethod
+    async def upsert(self, zones: Sequence[Zone]) -> ImportCounts: ...
+
+    @abc.abstractmethod
+    async def count(self) -> int: ...
+
+
+class OfficerRepository(abc.ABC):
+    @abc.abstractmethod
+    async def all(self) -> list[Officer]: ...
+
+    @abc.abstractmethod
+    async def get(self, officer_id: str) -> Officer | None: ...
+
+    @abc.abstractmethod
+    async def upsert(self, officers: Sequence[Officer]) -> ImportCounts: ...
+
+    @abc.abstractmethod
+    async def count_active(self) -> int: ...
+
+
+class CaseRepository(abc.ABC):
+    @abc.abstractmethod
+    async def get(self, case_number: str, *, for_update: bool = False) -> Case | None: ...
+
+    @abc.abstractmethod
+    async def open_for_key(self, dedupe_key: str, service_code: str) -> Case | None: ...
+
+    @abc.abstractmethod
+    async def latest_for_key(self, dedupe_key: str, service_code: str) -> Case | None:
+        """The most recently received case with this key and code, whatever its status."""
+
+    @abc.abstractmethod
+    async def gps_cases_in_box(self, box: BoundingBox, service_code: str, *, open_only: bool) -> list[Case]:
+        """Cases keyed by GPS point (no parcel, no address) inside the box."""
+
+    @abc.abstractmethod
+    async def next_sequence(self, year: int) -> int: ...
+
+    @abc.abstractmethod
+    async def add(self, case: Case) -> None: ...
+
+    @abc.abstractmethod
+    async def save(self, case: Case) -> None: ...
+
+    @abc.abstractmethod
+    async def complaint(self, complaint_id: str) -> ComplaintLink | None: ...
+
+    @abc.abstractmethod
+    async def add_complaint(self, link: ComplaintLink, *, channel: str, received_at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    async def status_change(self, case_number: str, step_key: str) -> StatusChange | None: ...
+
+    @abc.abstractmethod
+    async def add_status_change(self, case: Case, change: StatusChange) -> None: ...
+
+    @abc.abstractmethod
+    async def history(self, case_number: str) -> list[StatusChange]: ...
+
+    @abc.abstractmethod
+    async def assignment(self, case_number: str, step_key: str) -> Assignment | None: ...
+
+    @abc.abstractmethod
+    async def add_assignment(self, case: Case, assignment: Assignment) -> None: ...
+
+    @abc.abstractmethod
+    async def list(self, where: CaseFilter, after: QueueCursor | None, limit: int) -> list[Case]:
+        """Cases in work-queue order (policy 6.5.4), strictly after ``after``."""
+
+    @abc.abstractmethod
+    async def count(self, where: CaseFilter) -> int: ...
+
+    @abc.abstractmethod
+    async def open_load(self) -> dict[str, int]:
+        """Open cases per assigned officer."""
+
+    @abc.abstractmethod
+    async def count_open(self) -> int: ...
+
+
+class AbstractUnitOfWork(abc.ABC):
+    properties: PropertyRepository
+    zones: ZoneRepository
+    officers: OfficerRepository
+    cases: CaseRepository
+
+    async def __aenter__(self) -> AbstractUnitOfWork:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Anything not committed explicitly is rolled back.
+        await self.rollback()
+
+    @abc.abstractmethod
+    async def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    async def rollback(self) -> None: ...
+
+    @abc.abstractmethod
+    async def lock(self, names: Sequence[str]) -> None:
+        """Transaction-scoped exclusive locks on names, taken in sorted order."""
+
+    @abc.abstractmethod
+    async def publish(self, event: DomainEvent) -> None:
+        """Queue an event for publication when (and only if) this transaction commits."""
+
+    @abc.abstractmethod
+    async def audit(self, entry: AuditEntry) -> None: ...

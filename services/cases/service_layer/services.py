@@ -1,0 +1,754 @@
+"""The cases use cases: open a case for a complaint (find-or-create with duplicate and
+repeat detection), record status transitions and assignments, read cases and the work
+queue, and maintain the assessment roll, officers and zones.
+
+Every write runs in one unit of work that also writes the audit entry and queues the
+domain event (outbox), so the record, the trail and the event commit or vanish together.
+A write that loses a race on a unique constraint is re-run once the winner has committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from services.cases.domain import events
+from services.cases.domain.addresses import NormalisedAddress, normalise_address
+from services.cases.domain.cases import (
+    TERMINAL_STATUSES,
+    Assignment,
+    Case,
+    CaseStatus,
+    Decision,
+    DedupeKey,
+    Disposition,
+    StatusChange,
+    apply_status,
+    case_year,
+    check_case_number,
+    check_transition,
+    choose_officer,
+    decide,
+    dedupe_key_for,
+    format_case_number,
+    may_see_restricted,
+    visible_to,
+)
+from services.cases.domain.geo import Point, bounding_box, haversine_m, point_violations
+from services.cases.domain.properties import (
+    ImportCounts,
+    Officer,
+    Property,
+    PropertyBatchValidator,
+    PropertyMatch,
+    Zone,
+    canonical_roll_number,
+    is_roll_number,
+    officer_violations,
+)
+from services.cases.domain.zones import ZoneIndex, zone_violations
+from services.cases.service_layer.commands import (
+    Actor,
+    AssignCase,
+    CasePage,
+    ListCases,
+    Location,
+    OpenCase,
+    OpenCaseResult,
+    RecordStatus,
+    TownSummary,
+)
+from services.cases.service_layer.ports import (
+    AbstractUnitOfWork,
+    AuditEntry,
+    CaseFilter,
+    ComplaintLink,
+    Conflict,
+    QueueCursor,
+)
+from services.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+MAX_ATTEMPTS = 4
+# Bulk writes go to the database in chunks so one statement stays a sensible size.
+UPSERT_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CasesPolicy:
+    """Tunable rules (environment: see services.cases.config)."""
+
+    match_radius_m: float = 25.0  # GPS radius for "the same property" (policy 6.6.5)
+    repeat_lookback: timedelta = timedelta(days=180)  # policy 6.6.3
+    timezone: str = "America/Toronto"  # case-number year
+
+
+UowFactory = Callable[[], AbstractUnitOfWork]
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ZoneCache:
+    """Zone polygons parsed once and reused until the zones table changes (checked with a
+    cheap version query, so every replica notices another replica's UpsertZones)."""
+
+    def __init__(self) -> None:
+        self._version: str | None = None
+        self._index = ZoneIndex(())
+        self._lock = asyncio.Lock()
+
+    async def index(self, uow: AbstractUnitOfWork) -> ZoneIndex:
+        version = await uow.zones.version()
+        if version == self._version:
+            return self._index
+        async with self._lock:
+            if version != self._version:
+                self._index = ZoneIndex(await uow.zones.all())
+                self._version = version
+                log.info("zone polygons loaded", extra={"zones": len(self._index)})
+        return self._index
+
+
+class CasesService:
+    def __init__(self, uow: UowFactory, policy: CasesPolicy | None = None, clock: Clock = _utcnow) -> None:
+        self._uow = uow
+        self.policy = policy or CasesPolicy()
+        self._now = clock
+        self.zones = ZoneCache()
+
+    async def _write(self, body: Callable[[AbstractUnitOfWork], Awaitable[T]]) -> T:
+        """Run ``body`` in a transaction; on a lost race, run it again from the start."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with self._uow() as uow:
+                    result = await body(uow)
+                    await uow.commit()
+                    return result
+            except Conflict:
+                log.info("write conflict; retrying", extra={"attempt": attempt})
+        raise Unavailable("the record kept changing concurrently; retry the call")
+
+    # --- OpenCase --------------------------------------------------------------------------
+
+    async def open_case(self, cmd: OpenCase) -> OpenCaseResult:
+        violations: list[FieldViolation] = []
+        if not cmd.complaint_id.strip():
+            violations.append(FieldViolation("complaint_id", "is required (idempotency key)"))
+        if not cmd.service_code.strip():
+            violations.append(FieldViolation("service_code", "is required (Service Level Matrix)", "6.8"))
+        if cmd.priority is None:
+            violations.append(FieldViolation("priority", "is required (Service Level Matrix)", "6.5.4"))
+        if cmd.location.point is not None:
+            violations.extend(point_violations(cmd.location.point, "location.point"))
+        address = normalise_address(cmd.location.address) if cmd.location.address else None
+        if address is None and cmd.location.point is None and not is_roll_number(cmd.location.address_id):
+            violations.append(
+                FieldViolation(
+                    "location", "needs an address, an assessment roll number or a GPS point", "4.10"
+                )
+            )
+        if violations:
+            raise InvalidArgument(violations)
+        return await self._write(lambda uow: self._open_case(uow, cmd, address))
+
+    async def _open_case(
+        self, uow: AbstractUnitOfWork, cmd: OpenCase, address: NormalisedAddress | None
+    ) -> OpenCaseResult:
+        if (replay := await self._replay(uow, cmd.complaint_id)) is not None:
+            return replay
+        match = await self._match(uow, cmd.location, address)
+        key = dedupe_key_for(match, address, cmd.location.point)
+        if key is None:
+            # The only location was a roll number that is not on the roll.
+            raise InvalidArgument(
+                FieldViolation(
+                    "location.address_id",
+                    "is not on the assessment roll and no address or GPS point was given",
+                    "4.10",
+                )
+            )
+        # Serialise every complaint that could be a duplicate of this one; the loser of a
+        # race then sees the winner's case (policy 6.6.5). The unique index is the backstop.
+        await uow.lock(key.lock_names(cmd.service_code, self.policy.match_radius_m))
+        if (replay := await self._replay(uow, cmd.complaint_id)) is not None:
+            return replay
+        received_at = cmd.received_at or self._now()
+        decision = await self._decide(uow, key, cmd.service_code, received_at)
+        if decision.disposition is Disposition.CREATED:
+            case = await self._create(uow, cmd, match, key, received_at)
+        elif decision.disposition is Disposition.JOINED:
+            assert decision.case is not None
+            case = await self._join(uow, cmd, decision.case, received_at)
+        else:
+            assert decision.case is not None
+            case = await self._repeat(uow, cmd, decision.case, received_at)
+        return OpenCaseResult(case, decision.disposition, case.match)
+
+    async def _replay(self, uow: AbstractUnitOfWork, complaint_id: str) -> OpenCaseResult | None:
+        link = await uow.cases.complaint(complaint_id)
+        if link is None:
+            return None
+        case = await uow.cases.get(link.case_number)
+        assert case is not None, "case_complaints references a missing case"
+        return OpenCaseResult(case, link.disposition, case.match)
+
+    async def _decide(
+        self, uow: AbstractUnitOfWork, key: DedupeKey, service_code: str, received_at: datetime
+    ) -> Decision:
+        lookback = self.policy.repeat_lookback
+        if key.kind != "gps" or key.point is None:
+            open_case = await uow.cases.open_for_key(key.key, service_code)
+            latest = None if open_case else await uow.cases.latest_for_key(key.key, service_code)
+            return decide(open_case, latest, received_at, lookback)
+        # A GPS-only location: "the same place" is any GPS-keyed case within the radius.
+        box = bounding_box(key.point, self.policy.match_radius_m)
+        open_near = self._nearest(
+            await uow.cases.gps_cases_in_box(box, service_code, open_only=True), key.point
+        )
+        if open_near is not None:
+            return decide(open_near, None, received_at, lookback)
+        nearby = [
+            c
+            for c in await uow.cases.gps_cases_in_box(box, service_code, open_only=False)
+            if c.point is not None and haversine_m(c.point, key.point) <= self.policy.match_radius_m
+        ]
+        latest = max(nearby, key=lambda c: (c.received_at, c.case_number), default=None)
+        return decide(None, latest, received_at, lookback)
+
+    def _nearest(self, cases: Iterable[Case], point: Point) -> Case | None:
+        best: tuple[float, str, Case] | None = None
+        for case in cases:
+            if case.point is None:
+                continue
+            distance = haversine_m(case.point, point)
+            if distance <= self.policy.match_radius_m and (
+                best is None or (distance, case.case_number) < best[:2]
+            ):
+                best = (distance, case.case_number, case)
+        return best[2] if best else None
+
+    async def _create(
+        self,
+        uow: AbstractUnitOfWork,
+        cmd: OpenCase,
+        match: PropertyMatch,
+        key: DedupeKey,
+        received_at: datetime,
+    ) -> Case:
+        assert cmd.priority is not None
+        now = self._now()
+        zone_code = await self._zone_for(uow, match, cmd.location.point)
+        officer = choose_officer(
+            await uow.officers.all(),
+            service_code=cmd.service_code,
+            bylaw_number=cmd.bylaw_number,
+            enforced_by=cmd.enforced_by,
+            zone_code=zone_code,
+            open_load=await uow.cases.open_load(),
+        )
+        sequence = await uow.cases.next_sequence(case_year(received_at, self.policy.timezone))
+        case = Case(
+            case_number=format_case_number(case_year(received_at, self.policy.timezone), sequence),
+            status=CaseStatus.RECEIVED,
+            priority=cmd.priority,
+            service_code=cmd.service_code,
+            bylaw_number=cmd.bylaw_number,
+            matrix_version=cmd.matrix_version,
+            received_at=received_at,
+            updated_at=now,
+            dedupe_key=key.key,
+            location_address=cmd.location.address.strip(),
+            location_address_id=cmd.location.address_id.strip(),
+            location_postal_code=cmd.location.postal_code.strip(),
+            point=cmd.location.point,
+            match=match,
+            zone_code=zone_code,
+            assigned_officer_id=officer.officer_id if officer else "",
+            enforced_by=tuple(cmd.enforced_by),
+            complaint_count=1,
+            restricted=cmd.restricted,
+            summary=cmd.summary.strip(),
+            channel=cmd.channel,
+        )
+        await uow.cases.add(case)
+        await uow.cases.add_complaint(
+            ComplaintLink(cmd.complaint_id, case.case_number, Disposition.CREATED),
+            channel=cmd.channel,
+            received_at=received_at,
+        )
+        await uow.cases.add_status_change(
+            case,
+            StatusChange(
+                case_number=case.case_number,
+                step_key="opened",
+                from_status="",
+                to_status=CaseStatus.RECEIVED,
+                reason="complaint received",
+                actor_subject=cmd.actor.audit_subject,
+                occurred_at=received_at,
+            ),
+        )
+        await uow.publish(events.case_created(case, cmd.complaint_id))
+        await uow.audit(
+            AuditEntry(
+                actor_subject=cmd.actor.audit_subject,
+                action="case.created",
+                occurred_at=now,
+                case_number=case.case_number,
+                details={
+                    "complaint_id": cmd.complaint_id,
+                    "service_code": case.service_code,
+                    "match_method": match.method,
+                    "dedupe_key": key.key,
+                    "zone_code": zone_code,
+                    "assigned_officer_id": case.assigned_officer_id,
+                    "restricted": case.restricted,
+                },
+            )
+        )
+        log.info(
+            "case created",
+            extra={"case_number": case.case_number, "complaint_id": cmd.complaint_id, "match": match.method},
+        )
+        return case
+
+    async def _join(self, uow: AbstractUnitOfWork, cmd: OpenCase, case: Case, received_at: datetime) -> Case:
+        now = self._now()
+        case.complaint_count += 1
+        case.updated_at = now
+        became_restricted = cmd.restricted and not case.restricted
+        # One complaint about staff or Council makes the whole matter confidential (6.10).
+        case.restricted = case.restricted or cmd.restricted
+        await uow.cases.save(case)
+        await uow.cases.add_complaint(
+            ComplaintLink(cmd.complaint_id, case.case_number, Disposition.JOINED),
+            channel=cmd.channel,
+            received_at=received_at,
+        )
+        await uow.publish(
+            events.complaint_joined(case, cmd.complaint_id, cmd.channel, received_at.isoformat())
+        )
+        await uow.audit(
+            AuditEntry(
+                actor_subject=cmd.actor.audit_subject,
+                action="case.complaint_joined",
+                occurred_at=now,
+                case_number=case.case_number,
+                details={
+                    "complaint_id": cmd.complaint_id,
+                    "complaint_count": case.complaint_count,
+                    "became_restricted": became_restricted,
+                },
+            )
+        )
+        log.info(
+            "complaint joined case", extra={"case_number": case.case_number, "complaint_id": cmd.complaint_id}
+        )
+        return case
+
+    async def _repeat(
+        self, uow: AbstractUnitOfWork, cmd: OpenCase, case: Case, received_at: datetime
+    ) -> Case:
+        await uow.cases.add_complaint(
+            ComplaintLink(cmd.complaint_id, case.case_number, Disposition.REPEAT_AFTER_COMPLIANCE),
+            channel=cmd.channel,
+            received_at=received_at,
+        )
+        await uow.publish(
+            events.repeat_after_compliance(case, cmd.complaint_id, cmd.channel, received_at.isoformat())
+        )
+        await uow.audit(
+            AuditEntry(
+                actor_subject=cmd.actor.audit_subject,
+                action="case.repeat_after_compliance",
+                occurred_at=self._now(),
+                case_number=case.case_number,
+                details={
+                    "complaint_id": cmd.complaint_id,
+                    "compliance_confirmed_at": case.compliance_confirmed_at.isoformat()
+                    if case.compliance_confirmed_at
+                    else None,
+                },
+            )
+        )
+        log.info(
+            "repeat complaint after compliance",
+            extra={"case_number": case.case_number, "complaint_id": cmd.complaint_id},
+        )
+        return case
+
+    async def _zone_for(self, uow: AbstractUnitOfWork, match: PropertyMatch, point: Point | None) -> str:
+        if match.parcel is not None and match.parcel.zone_code:
+            return match.parcel.zone_code
+        where = point or (match.parcel.point if match.parcel else None)
+        if where is None:
+            return ""
+        return (await self.zones.index(uow)).zone_of(where)
+
+    # --- property matching -----------------------------------------------------------------
+
+    async def _match(
+        self, uow: AbstractUnitOfWork, location: Location, address: NormalisedAddress | None
+    ) -> PropertyMatch:
+        point = location.point
+        if is_roll_number(location.address_id):
+            prop = await uow.properties.get(canonical_roll_number(location.address_id))
+            if prop is not None:
+                return PropertyMatch("roll_number", prop, self._distance(prop, point))
+        if address is not None:
+            candidates = await uow.properties.by_street_line(address.street_line)
+            if candidates:
+                prop = self._best_address_candidate(candidates, address, point)
+                return PropertyMatch("address", prop, self._distance(prop, point))
+        if point is not None:
+            box = bounding_box(point, self.policy.match_radius_m)
+            best: tuple[float, str, Property] | None = None
+            for prop in await uow.properties.in_box(box):
+                if prop.point is None:
+                    continue
+                distance = haversine_m(prop.point, point)
+                if distance <= self.policy.match_radius_m and (
+                    best is None or (distance, prop.roll_number) < best[:2]
+                ):
+                    best = (distance, prop.roll_number, prop)
+            if best is not None:
+                return PropertyMatch("gps", best[2], best[0])
+        return PropertyMatch()
+
+    @staticmethod
+    def _distance(prop: Property, point: Point | None) -> float:
+        return haversine_m(prop.point, point) if prop.point is not None and point is not None else 0.0
+
+    @staticmethod
+    def _best_address_candidate(
+        candidates: Sequence[Property], address: NormalisedAddress, point: Point | None
+    ) -> Property:
+        """Several parcels can share a street line (condominium units). Prefer the exact
+        unit, then the parcel without a unit, then the one nearest the GPS point."""
+
+        def rank(prop: Property) -> tuple[int, float, str]:
+            exact = (
+                0 if prop.address_key == address.key else (1 if prop.address_key == prop.street_line else 2)
+            )
+            distance = haversine_m(prop.point, point) if prop.point is not None and point is not None else 0.0
+            return (exact, distance, prop.roll_number)
+
+        return min(candidates, key=rank)
+
+    async def lookup_property(self, location: Location) -> PropertyMatch:
+        if location.point is not None and (problems := point_violations(location.point, "location.point")):
+            raise InvalidArgument(problems)
+        address = normalise_address(location.address) if location.address else None
+        async with self._uow() as uow:
+            return await self._match(uow, location, address)
+
+    # --- RecordStatus / AssignCase ---------------------------------------------------------
+
+    async def record_status(self, cmd: RecordStatus) -> Case:
+        number = check_case_number(cmd.case_number)
+        violations: list[FieldViolation] = []
+        if cmd.status is None:
+            violations.append(FieldViolation("status", "is required: a case status name"))
+        if not cmd.step_key.strip():
+            violations.append(FieldViolation("step_key", "is required (idempotency key of the transition)"))
+        if violations:
+            raise InvalidArgument(violations)
+        assert cmd.status is not None
+        status = cmd.status
+
+        async def body(uow: AbstractUnitOfWork) -> Case:
+            case = await uow.cases.get(number, for_update=True)
+            if case is None:
+                raise NotFound(f"case {number} not found")
+            if (done := await uow.cases.status_change(number, cmd.step_key)) is not None:
+                if done.to_status is not status:
+                    raise FailedPrecondition(
+                        f"step {cmd.step_key!r} of case {number} already recorded status "
+                        f"{done.to_status.value}, not {status.value}"
+                    )
+                return case  # retry of a recorded step: same answer, no second event
+            outcome = check_transition(case, status, cmd.outcome, cmd.reason)
+            occurred_at = cmd.occurred_at or self._now()
+            change = StatusChange(
+                case_number=number,
+                step_key=cmd.step_key,
+                from_status=case.status.value,
+                to_status=status,
+                reason=cmd.reason.strip(),
+                actor_subject=cmd.actor.audit_subject,
+                occurred_at=occurred_at,
+                outcome=outcome.value if outcome else "",
+            )
+            apply_status(case, change, outcome)
+            await uow.cases.save(case)
+            await uow.cases.add_status_change(case, change)
+            await uow.publish(events.status_changed(case, change))
+            await uow.audit(
+                AuditEntry(
+                    actor_subject=cmd.actor.audit_subject,
+                    action="case.status_recorded",
+                    occurred_at=self._now(),
+                    case_number=number,
+                    details={
+                        "step_key": cmd.step_key,
+                        "from": change.from_status,
+                        "to": status.value,
+                        "outcome": change.outcome,
+                    },
+                )
+            )
+            log.info(
+                "status recorded",
+                extra={"case_number": number, "from": change.from_status, "to": status.value},
+            )
+            return case
+
+        return await self._write(body)
+
+    async def assign_case(self, cmd: AssignCase) -> Case:
+        number = check_case_number(cmd.case_number)
+        violations: list[FieldViolation] = []
+        if not cmd.officer_id.strip():
+            violations.append(FieldViolation("officer_id", "is required"))
+        if not cmd.step_key.strip():
+            violations.append(FieldViolation("step_key", "is required (idempotency key of the assignment)"))
+        if violations:
+            raise InvalidArgument(violations)
+
+        async def body(uow: AbstractUnitOfWork) -> Case:
+            case = await uow.cases.get(number, for_update=True)
+            if case is None:
+                raise NotFound(f"case {number} not found")
+            if (done := await uow.cases.assignment(number, cmd.step_key)) is not None:
+                if done.officer_id != cmd.officer_id:
+                    raise FailedPrecondition(
+                        f"step {cmd.step_key!r} of case {number} already assigned {done.officer_id}"
+                    )
+                return case
+            if case.status in TERMINAL_STATUSES:
+                raise FailedPrecondition(f"case {number} is {case.status.value}; it cannot be assigned")
+            officer = await uow.officers.get(cmd.officer_id)
+            if officer is None or not officer.active:
+                raise InvalidArgument(FieldViolation("officer_id", f"no active officer {cmd.officer_id!r}"))
+            occurred_at = cmd.occurred_at or self._now()
+            assignment = Assignment(
+                case_number=number,
+                step_key=cmd.step_key,
+                officer_id=officer.officer_id,
+                previous_officer_id=case.assigned_officer_id,
+                reason=cmd.reason.strip(),
+                actor_subject=cmd.actor.audit_subject,
+                occurred_at=occurred_at,
+            )
+            case.assigned_officer_id = officer.officer_id
+            case.updated_at = occurred_at
+            await uow.cases.save(case)
+            await uow.cases.add_assignment(case, assignment)
+            await uow.publish(events.case_assigned(case, assignment))
+            await uow.audit(
+                AuditEntry(
+                    actor_subject=cmd.actor.audit_subject,
+                    action="case.assigned",
+                    occurred_at=self._now(),
+                    case_number=number,
+                    details={
+                        "step_key": cmd.step_key,
+                        "officer_id": officer.officer_id,
+                        "previous_officer_id": assignment.previous_officer_id,
+                    },
+                )
+            )
+            return case
+
+        return await self._write(body)
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def get_case(self, case_number: str, actor: Actor) -> Case:
+        number = check_case_number(case_number)
+        async with self._uow() as uow:
+            case = await uow.cases.get(number)
+        # A restricted case is reported as missing, not forbidden: its existence is itself
+        # confidential (policy 6.10).
+        if case is None or not visible_to(case, actor.roles):
+            raise NotFound(f"case {number} not found")
+        return case
+
+    async def history(self, case_number: str, actor: Actor) -> list[StatusChange]:
+        case = await self.get_case(case_number, actor)
+        async with self._uow() as uow:
+            return await uow.cases.history(case.case_number)
+
+    async def list_cases(self, query: ListCases) -> CasePage:
+        if query.page_size < 0:
+            raise InvalidArgument(FieldViolation("page.page_size", "must not be negative"))
+        limit = min(query.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        after = decode_page_token(query.page_token) if query.page_token else None
+        where = CaseFilter(
+            statuses=query.statuses,
+            priority=query.priority,
+            zone_code=query.zone_code,
+            assigned_officer_id=query.assigned_officer_id,
+            service_code=query.service_code,
+            include_restricted=may_see_restricted(query.actor.roles),
+        )
+        async with self._uow() as uow:
+            rows = await uow.cases.list(where, after, limit + 1)
+            total = await uow.cases.count(where)
+        page = rows[:limit]
+        token = encode_page_token(page[-1]) if len(rows) > limit else ""
+        return CasePage(page, token, total)
+
+    async def town_summary(self) -> TownSummary:
+        async with self._uow() as uow:
+            return TownSummary(
+                properties=await uow.properties.count(),
+                officers=await uow.officers.count_active(),
+                zones=await uow.zones.count(),
+                open_cases=await uow.cases.count_open(),
+            )
+
+    # --- assessment roll, officers, zones --------------------------------------------------
+
+    async def import_properties(self, rows: AsyncIterator[Property], actor: Actor) -> ImportCounts:
+        """All-or-nothing: the whole stream is validated before anything is written."""
+        validator = PropertyBatchValidator()
+        accepted: list[Property] = []
+        index = 0
+        async for row in rows:
+            accepted.append(validator.check(index, row))
+            index += 1
+        if problems := validator.outcome():
+            raise InvalidArgument(problems)
+
+        async def body(uow: AbstractUnitOfWork) -> ImportCounts:
+            counts = ImportCounts()
+            for start in range(0, len(accepted), UPSERT_CHUNK):
+                chunk = await uow.properties.upsert(accepted[start : start + UPSERT_CHUNK])
+                counts = ImportCounts(
+                    counts.inserted + chunk.inserted,
+                    counts.updated + chunk.updated,
+                    counts.unchanged + chunk.unchanged,
+                )
+            await uow.audit(
+                AuditEntry(
+                    actor_subject=actor.audit_subject,
+                    action="properties.imported",
+                    occurred_at=self._now(),
+                    details={
+                        "inserted": counts.inserted,
+                        "updated": counts.updated,
+                        "unchanged": counts.unchanged,
+                    },
+                )
+            )
+            return counts
+
+        counts = await self._write(body)
+        log.info(
+            "assessment roll imported",
+            extra={"inserted": counts.inserted, "updated": counts.updated, "unchanged": counts.unchanged},
+        )
+        return counts
+
+    async def upsert_officers(self, officers: Sequence[Officer], actor: Actor) -> ImportCounts:
+        violations: list[FieldViolation] = []
+        seen: dict[str, int] = {}
+        for index, officer in enumerate(officers):
+            violations.extend(officer_violations(index, officer))
+            if officer.officer_id in seen:
+                violations.append(
+                    FieldViolation(
+                        f"officers[{index}].officer_id", f"duplicate of officers[{seen[officer.officer_id]}]"
+                    )
+                )
+            seen.setdefault(officer.officer_id, index)
+        if violations:
+            raise InvalidArgument(violations)
+
+        async def body(uow: AbstractUnitOfWork) -> ImportCounts:
+            counts = await uow.officers.upsert(officers)
+            await uow.audit(
+                AuditEntry(
+                    actor_subject=actor.audit_subject,
+                    action="officers.upserted",
+                    occurred_at=self._now(),
+                    details={
+                        "officer_ids": [o.officer_id for o in officers],
+                        "inserted": counts.inserted,
+                        "updated": counts.updated,
+                    },
+                )
+            )
+            return counts
+
+        return await self._write(body)
+
+    async def upsert_zones(self, zones: Sequence[Zone], actor: Actor) -> ImportCounts:
+        violations: list[FieldViolation] = []
+        seen: dict[str, int] = {}
+        for index, zone in enumerate(zones):
+            violations.extend(zone_violations(index, zone))
+            if zone.zone_code in seen:
+                violations.append(
+                    FieldViolation(f"zones[{index}].zone_code", f"duplicate of zones[{seen[zone.zone_code]}]")
+                )
+            seen.setdefault(zone.zone_code, index)
+        if violations:
+            raise InvalidArgument(violations)
+
+        async def body(uow: AbstractUnitOfWork) -> ImportCounts:
+            counts = await uow.zones.upsert(zones)
+            await uow.audit(
+                AuditEntry(
+                    actor_subject=actor.audit_subject,
+                    action="zones.upserted",
+                    occurred_at=self._now(),
+                    details={
+                        "zone_codes": [z.zone_code for z in zones],
+                        "inserted": counts.inserted,
+                        "updated": counts.updated,
+                    },
+                )
+            )
+            return counts
+
+        return await self._write(body)
+
+
+# --- page tokens -----------------------------------------------------------------------------
+
+
+def encode_page_token(last: Case) -> str:
+    """An opaque keyset cursor: the queue position of the last case on the page."""
+    raw = json.dumps([last.priority.rank, last.received_at.isoformat(), last.case_number])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> QueueCursor:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        rank, received, number = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        cursor = (int(rank), datetime.fromisoformat(received), str(number))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(
+            FieldViolation("page.page_token", "is not a token from a previous page")
+        ) from exc
+    if cursor[1].tzinfo is None:
+        raise InvalidArgument(FieldViolation("page.page_token", "is not a token from a previous page"))
+    return cursor
