@@ -1,0 +1,2 @@
+"""Evidence adapters: ORM tables and repository, the S3 object store, EXIF reading
+and upload spooling."""

@@ -1,0 +1,1 @@
+"""Evidence entry points: the gRPC servicer."""

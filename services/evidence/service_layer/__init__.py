@@ -1,0 +1,1 @@
+"""Evidence use cases: upload, read, list and presign, over abstract ports."""
