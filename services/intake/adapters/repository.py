@@ -1,0 +1,471 @@
+"""PostgreSQL implementations of the intake repositories.
+
+Core statements on the typed tables (no ORM unit-of-work on the hot path: each method is
+one short transaction of a few statements, which is what 311 volume needs). Identity is
+encrypted before it reaches SQLAlchemy and decrypted only in ``read_vault``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common import outbox as outbox_lib
+from services.common.db import session_scope
+from services.intake.adapters import orm
+from services.intake.adapters.vault import VaultCipher
+from services.intake.domain.matrix import MatrixEntry, MatrixVersion
+from services.intake.domain.model import (
+    CaseDisposition,
+    ComplainantIdentity,
+    ComplaintRecord,
+    Location,
+    OutcomeKind,
+    Priority,
+    ProcessingState,
+    ReasonCode,
+)
+from services.intake.service_layer.ports import (
+    CaseLink,
+    ClosureDay,
+    ComplaintQuery,
+    Finish,
+    MessageBuilder,
+    NewComplaint,
+    VaultRead,
+)
+
+complaints = orm.complaints
+vault = orm.complainants
+VAULT_COLUMNS = ("first_name", "last_name", "email", "phone", "address")
+
+
+def _record(row: Row[Any]) -> ComplaintRecord:
+    m = row._mapping
+    return ComplaintRecord(
+        id=str(m["id"]),
+        service_request_id=m["service_request_id"],
+        source=m["source"],
+        channel=m["channel"],
+        external_request_id=m["external_request_id"] or "",
+        service_code=m["service_code"],
+        service_name=m["service_name"],
+        bylaw_number=m["bylaw_number"],
+        priority=Priority(m["priority"]),
+        enforced_by=tuple(m["enforced_by"]),
+        matrix_version=m["matrix_version"],
+        location=Location(
+            address=m["address"],
+            lat=m["lat"],
+            lon=m["lon"],
+            address_id=m["address_id"],
+            postal_code=m["postal_code"],
+        ),
+        media_url=m["media_url"],
+        requested_at=m["requested_at"],
+        received_at=m["received_at"],
+        updated_at=m["updated_at"],
+        state=ProcessingState(m["state"]),
+        acknowledgement_due=m["acknowledgement_due"],
+        verbal=m["verbal"],
+        anonymous=m["anonymous"],
+        restricted=m["restricted"],
+        written_confirmation_required=m["written_confirmation_required"],
+        follow_up=tuple(m["follow_up"] or ()),
+        outcome=OutcomeKind(m["outcome"]) if m["outcome"] else None,
+        reason=m["reason"],
+        reason_code=ReasonCode(m["reason_code"]) if m["reason_code"] else None,
+        case_number=m["case_number"] or "",
+        related_case_number=m["related_case_number"] or "",
+        referred_to=m["referred_to"],
+        service_notice=m["service_notice"],
+        disposition=CaseDisposition(m["disposition"]) if m["disposition"] else None,
+        zone=m["zone"],
+        property_roll_number=m["property_roll_number"],
+        entered_by=m["entered_by"],
+    )
+
+
+def _finish_values(finish: Finish, now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "state": ProcessingState.DONE.value,
+        "outcome": finish.outcome.value,
+        "reason": finish.reason,
+        "reason_code": finish.reason_code.value,
+        "service_notice": finish.service_notice,
+        "case_number": finish.case_number or None,
+        "related_case_number": finish.related_case_number or None,
+        "referred_to": finish.referred_to,
+        "completed_at": now,
+        "updated_at": now,
+    }
+    if finish.workflow_started:
+        values["workflow_started_at"] = now
+    return values
+
+
+async def _enqueue(session: AsyncSession, record: ComplaintRecord, messages: MessageBuilder) -> None:
+    for message in messages(record):
+        await outbox_lib.enqueue(session, orm.outbox, message.subject, message.payload, message.msg_id)
+
+
+class SqlComplaintRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], cipher: VaultCipher) -> None:
+        self.sessions = sessions
+        self.cipher = cipher
+
+    async def record(
+        self, new: NewComplaint, finish: Finish | None, messages: MessageBuilder
+    ) -> tuple[ComplaintRecord, bool]:
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {
+            "id": uuid.UUID(new.id),
+            "source": new.source,
+            "channel": new.channel,
+            "external_request_id": new.external_request_id or None,
+            "client_id": new.client_id,
+            "entered_by": new.entered_by,
+            "service_code": new.service_code,
+            "service_name": new.service_name,
+            "bylaw_number": new.bylaw_number,
+            "priority": new.priority.value,
+            "enforced_by": list(new.enforced_by),
+            "matrix_version": new.matrix_version,
+            "address": new.location.address,
+            "address_id": new.location.address_id,
+            "postal_code": new.location.postal_code,
+            "lat": new.location.lat,
+            "lon": new.location.lon,
+            "media_url": new.media_url,
+            "verbal": new.verbal,
+            "anonymous": new.anonymous,
+            "restricted": new.restricted,
+            "written_confirmation_required": new.written_confirmation_required,
+            "follow_up": list(new.follow_up),
+            "state": ProcessingState.RECEIVED.value,
+            "acknowledgement_due": new.acknowledgement_due,
+            "requested_at": new.requested_at,
+            "received_at": now,
+            "updated_at": now,
+        }
+        if finish is not None:
+            values.update(_finish_values(finish, now))
+        stmt = (
+            pg_insert(complaints)
+            .values(**values)
+            .on_conflict_do_nothing(constraint="uq_complaints_source_external_request_id")
+            .returning(*complaints.c)
+        )
+        async with session_scope(self.sessions) as session:
+            row = (await session.execute(stmt)).first()
+            if row is None:
+                existing = (
+                    await session.execute(
+                        select(complaints).where(
+                            complaints.c.source == new.source,
+                            complaints.c.external_request_id == new.external_request_id,
+                        )
+                    )
+                ).one()
+                return _record(existing), False
+            record = _record(row)
+            await session.execute(insert(vault).values(**self._sealed(new)))
+            if finish is not None:
+                await _enqueue(session, record, messages)
+            return record, True
+
+    def _sealed(self, new: NewComplaint) -> dict[str, Any]:
+        who = new.identity
+        plain = {
+            "first_name": who.first_name,
+            "last_name": who.last_name,
+            "email": who.email,
+            "phone": who.phone,
+            "address": who.address,
+            "description": new.description,
+        }
+        sealed: dict[str, Any] = {
+            column: self.cipher.encrypt(value, record_id=new.id, column=column)
+            for column, value in plain.items()
+        }
+        sealed.update(
+            complaint_id=uuid.UUID(new.id),
+            preferred_contact=who.preferred_contact,
+            key_version=self.cipher.version,
+        )
+        return sealed
+
+    async def link_case(self, complaint_id: str, link: CaseLink) -> ComplaintRecord:
+        now = datetime.now(UTC)
+        stmt = (
+            update(complaints)
+            .where(
+                complaints.c.id == uuid.UUID(complaint_id),
+                complaints.c.state == ProcessingState.RECEIVED.value,
+            )
+            .values(
+                state=ProcessingState.CASE_LINKED.value,
+                disposition=link.disposition.value,
+                # A repeat after compliance names a case the complaint does not belong to.
+                case_number=link.case_number
+                if link.disposition is not CaseDisposition.REPEAT_AFTER_COMPLIANCE
+                else None,
+                related_case_number=link.case_number,
+                zone=link.zone,
+                property_roll_number=link.property_roll_number,
+                case_linked_at=now,
+                updated_at=now,
+            )
+            .returning(*complaints.c)
+        )
+        async with session_scope(self.sessions) as session:
+            row = (await session.execute(stmt)).first()
+            if row is None:
+                row = (
+                    await session.execute(
+                        select(complaints).where(complaints.c.id == uuid.UUID(complaint_id))
+                    )
+                ).one()
+            return _record(row)
+
+    async def finish(self, complaint_id: str, finish: Finish, messages: MessageBuilder) -> ComplaintRecord:
+        now = datetime.now(UTC)
+        stmt = (
+            update(complaints)
+            .where(
+                complaints.c.id == uuid.UUID(complaint_id),
+                complaints.c.state != ProcessingState.DONE.value,
+            )
+            .values(**_finish_values(finish, now))
+            .returning(*complaints.c)
+        )
+        async with session_scope(self.sessions) as session:
+            row = (await session.execute(stmt)).first()
+            if row is None:
+                existing = (
+                    await session.execute(
+                        select(complaints).where(complaints.c.id == uuid.UUID(complaint_id))
+                    )
+                ).one()
+                return _record(existing)
+            record = _record(row)
+            await _enqueue(session, record, messages)
+            return record
+
+    async def get(self, service_request_id: str) -> ComplaintRecord | None:
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(complaints).where(complaints.c.service_request_id == service_request_id)
+                )
+            ).first()
+            return _record(row) if row else None
+
+    async def find_external(self, source: str, external_request_id: str) -> ComplaintRecord | None:
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(complaints).where(
+                        complaints.c.source == source,
+                        complaints.c.external_request_id == external_request_id,
+                    )
+                )
+            ).first()
+            return _record(row) if row else None
+
+    async def search(self, query: ComplaintQuery) -> list[ComplaintRecord]:
+        c = complaints.c
+        stmt = select(complaints)
+        if query.service_request_ids:
+            stmt = stmt.where(c.service_request_id.in_(query.service_request_ids))
+        if query.service_code:
+            stmt = stmt.where(c.service_code == query.service_code)
+        if query.start is not None:
+            stmt = stmt.where(c.requested_at >= query.start)
+        if query.end is not None:
+            stmt = stmt.where(c.requested_at <= query.end)
+        closed = c.outcome.in_((OutcomeKind.REFERRED.value, OutcomeKind.REJECTED.value))
+        if query.status == "closed":
+            stmt = stmt.where(closed)
+        elif query.status == "open":
+            stmt = stmt.where(or_(c.outcome.is_(None), ~closed))
+        stmt = stmt.order_by(c.requested_at.desc(), c.service_request_id.desc()).limit(query.limit)
+        async with self.sessions() as session:
+            return [_record(row) for row in (await session.execute(stmt)).all()]
+
+    async def unfinished(self, received_before: datetime, limit: int) -> list[ComplaintRecord]:
+        c = complaints.c
+        stmt = (
+            select(complaints)
+            .where(and_(c.state != ProcessingState.DONE.value, c.received_at < received_before))
+            .order_by(c.received_at)
+            .limit(limit)
+        )
+        async with self.sessions() as session:
+            return [_record(row) for row in (await session.execute(stmt)).all()]
+
+    async def read_vault(
+        self, service_request_id: str, actor_subject: str, actor_roles: Sequence[str], purpose: str
+    ) -> VaultRead | None:
+        async with session_scope(self.sessions) as session:
+            row = (
+                await session.execute(
+                    select(
+                        complaints,
+                        *[
+                            vault.c[k].label(f"vault_{k}")
+                            for k in (*VAULT_COLUMNS, "description", "preferred_contact")
+                        ],
+                    )
+                    .join(vault, vault.c.complaint_id == complaints.c.id)
+                    .where(complaints.c.service_request_id == service_request_id)
+                )
+            ).first()
+            if row is None:
+                return None
+            record = _record(row)
+            m = row._mapping
+
+            def reveal(column: str) -> str:
+                return self.cipher.decrypt(m[f"vault_{column}"], record_id=record.id, column=column)
+
+            identity = ComplainantIdentity(
+                first_name=reveal("first_name"),
+                last_name=reveal("last_name"),
+                email=reveal("email"),
+                phone=reveal("phone"),
+                address=reveal("address"),
+                preferred_contact=m["vault_preferred_contact"],
+            )
+            description = reveal("description")
+            await session.execute(
+                insert(orm.vault_reads).values(
+                    complaint_id=uuid.UUID(record.id),
+                    actor_subject=actor_subject,
+                    actor_roles=list(actor_roles),
+                    purpose=purpose,
+                )
+            )
+            return VaultRead(record=record, identity=identity, description=description)
+
+
+class SqlMatrixRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def load_versions(self) -> list[MatrixVersion]:
+        versions_t = orm.matrix_versions
+        entries_t = orm.matrix_entries
+        async with self.sessions() as session:
+            versions = (await session.execute(select(versions_t).order_by(versions_t.c.id))).all()
+            entries = (
+                await session.execute(
+                    select(entries_t).order_by(entries_t.c.version_id, entries_t.c.position)
+                )
+            ).all()
+        by_version: dict[int, dict[str, MatrixEntry]] = {v.id: {} for v in versions}
+        for e in entries:
+            by_version[e.version_id][e.service_code] = MatrixEntry(
+                service_code=e.service_code,
+                bylaw_short_title=e.bylaw_short_title,
+                infraction=e.infraction,
+                bylaw_number=e.bylaw_number,
+                legislative=e.legislative,
+                patrol=e.patrol,
+                proactive=e.proactive,
+                reactive=e.reactive,
+                priority=Priority(e.priority),
+                enforced_by=tuple(e.enforced_by),
+                footnote=e.footnote,
+            )
+        return [
+            MatrixVersion(
+                label=v.label,
+                effective_date=v.effective_date,
+                council_resolution=v.council_resolution,
+                entries=by_version[v.id],
+            )
+            for v in versions
+        ]
+
+    async def add_version(
+        self, version: MatrixVersion, source_sha256: str, loaded_by: str
+    ) -> tuple[bool, str]:
+        versions_t = orm.matrix_versions
+        async with session_scope(self.sessions) as session:
+            version_id = (
+                await session.execute(
+                    pg_insert(versions_t)
+                    .values(
+                        label=version.label,
+                        effective_date=version.effective_date,
+                        council_resolution=version.council_resolution,
+                        source_sha256=source_sha256,
+                        loaded_by=loaded_by,
+                    )
+                    .on_conflict_do_nothing(index_elements=[versions_t.c.label])
+                    .returning(versions_t.c.id)
+                )
+            ).scalar_one_or_none()
+            if version_id is None:
+                stored = (
+                    await session.execute(
+                        select(versions_t.c.source_sha256).where(versions_t.c.label == version.label)
+                    )
+                ).scalar_one()
+                return False, str(stored)
+            await session.execute(
+                insert(orm.matrix_entries),
+                [
+                    {
+                        "version_id": version_id,
+                        "position": position,
+                        "service_code": e.service_code,
+                        "bylaw_short_title": e.bylaw_short_title,
+                        "infraction": e.infraction,
+                        "bylaw_number": e.bylaw_number,
+                        "legislative": e.legislative,
+                        "patrol": e.patrol,
+                        "proactive": e.proactive,
+                        "reactive": e.reactive,
+                        "priority": e.priority.value,
+                        "enforced_by": list(e.enforced_by),
+                        "footnote": e.footnote,
+                    }
+                    for position, e in enumerate(version.entries.values(), start=1)
+                ],
+            )
+            return True, source_sha256
+
+    async def closure_days(self, start: date | None = None, end: date | None = None) -> list[ClosureDay]:
+        t = orm.closure_days
+        stmt = select(t).order_by(t.c.day)
+        if start is not None:
+            stmt = stmt.where(t.c.day >= start)
+        if end is not None:
+            stmt = stmt.where(t.c.day <= end)
+        async with self.sessions() as session:
+            return [ClosureDay(r.day, r.reason, r.declared_by) for r in (await session.execute(stmt)).all()]
+
+    async def declare_closure_day(self, day: ClosureDay) -> ClosureDay:
+        t = orm.closure_days
+        async with session_scope(self.sessions) as session:
+            await session.execute(
+                pg_insert(t)
+                .values(day=day.day, reason=day.reason, declared_by=day.declared_by)
+                .on_conflict_do_nothing(index_elements=[t.c.day])
+            )
+            row = (await session.execute(select(t).where(t.c.day == day.day))).one()
+            return ClosureDay(row.day, row.reason, row.declared_by)
+
+
+async def count_complaints(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """For health/diagnostics and tests."""
+    async with sessions() as session:
+        return int((await session.execute(select(func.count()).select_from(complaints))).scalar_one())

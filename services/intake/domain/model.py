@@ -1,0 +1,230 @@
+"""Intake's vocabulary: channels, priorities, outcomes, the complaint as submitted, and the
+complaint as recorded (without identity). Plain Python: no database, gRPC or Temporal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Priority(StrEnum):
+    """Enforcement priority from the Service Level Matrix (policy 4.12-4.14, Appendix A)."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class OutcomeKind(StrEnum):
+    """Every complaint ends as exactly one of these, with a stored reason (issue 3)."""
+
+    NEW_CASE = "new_case"
+    JOINED_CASE = "joined_case"
+    REFERRED = "referred"
+    REJECTED = "rejected"
+
+
+class ReasonCode(StrEnum):
+    """Why a complaint ended as it did, in a form reports and public notes can use."""
+
+    NEW_CASE = "new_case"
+    JOINED_OPEN_CASE = "joined_open_case"  # policy 6.6.5
+    OUT_OF_SCOPE = "out_of_scope"  # policy 6.5.9, 6.11.2
+    VERBAL = "verbal"  # policy 6.5.1, 6.5.2
+    ANONYMOUS = "anonymous"  # policy 4.1
+    REPEAT_AFTER_COMPLIANCE = "repeat_after_compliance"  # policy 6.6.3
+
+
+class ProcessingState(StrEnum):
+    """How far processing got, so a crash mid-way resumes on redelivery instead of
+    repeating (or skipping) a step.
+
+    received     complaint and vault row committed; the case is not known yet
+    case_linked  the cases service answered; case number and disposition stored
+    done         final: the workflow (for a new case) was started and the outcome and its
+                 messages were written to the outbox in the same transaction
+
+    Starting the workflow is not a separate persisted state: it is idempotent (fixed id
+    ``case-<n>``, USE_EXISTING) and the only thing after it is the final write, so a state
+    between the two would cost a transaction per complaint and save nothing on resume;
+    ``workflow_started_at`` records when it happened.
+    """
+
+    RECEIVED = "received"
+    CASE_LINKED = "case_linked"
+    DONE = "done"
+
+
+class CaseDisposition(StrEnum):
+    """What the cases service did with the complaint (cases.proto OpenCaseDisposition)."""
+
+    CREATED = "created"
+    JOINED = "joined"  # an open case at the same property absorbed it (policy 6.6.5)
+    REPEAT_AFTER_COMPLIANCE = "repeat_after_compliance"  # policy 6.6.3
+
+
+# Channels (seed 1.1: 311, online portal, staff-entered phone/email/walk-in, council referral).
+CHANNELS_311 = frozenset({"311-phone", "311-online", "311-mobile", "311-other"})
+PORTAL_CHANNEL = "portal"
+STAFF_CHANNELS = frozenset({"phone", "email", "walk-in", "letter", "council-referral"})
+ALL_CHANNELS = CHANNELS_311 | STAFF_CHANNELS | {PORTAL_CHANNEL}
+# Channels on which a complaint can be taken without anything in writing (policy 6.5.1-6.5.2).
+VERBAL_CAPABLE_CHANNELS = frozenset({"phone", "walk-in"})
+
+PREFERRED_CONTACT_METHODS = ("email", "phone", "mail")
+
+
+def request_source(channel: str, client_id: str = "") -> str:
+    """The namespace an ``external_request_id`` is unique in: every 311 channel shares the
+    311 system's ids; any other client's ids are unique only for that client."""
+    if channel in CHANNELS_311:
+        return "311"
+    return f"{channel}:{client_id}" if client_id else channel
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where the alleged contravention is (policy 4.10 'describes the location')."""
+
+    address: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    address_id: str = ""  # Open311 address_id: assessment roll number when known
+    postal_code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ComplainantIdentity:
+    """Who complained (policy 6.5.3). Lives only in the encrypted vault; ``repr`` is
+    redacted so an accidental log line or traceback cannot leak it (policy 6.3.2)."""
+
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+    address: str = ""  # the complainant's own address (policy 4.10)
+    preferred_contact: str = ""
+
+    def __repr__(self) -> str:
+        return "ComplainantIdentity(<redacted>)"
+
+    __str__ = __repr__
+
+    @property
+    def has_name(self) -> bool:
+        return bool(self.first_name.strip() or self.last_name.strip())
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.email.strip() or self.phone.strip())
+
+    @property
+    def has_address(self) -> bool:
+        return bool(self.address.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One complaint as it arrived on any channel, before validation."""
+
+    service_code: str
+    location: Location
+    description: str
+    complainant: ComplainantIdentity
+    channel: str
+    external_request_id: str = ""
+    requested_at: datetime | None = None
+    verbal: bool = False
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    media_url: str = ""
+    client_id: str = ""
+    about_staff_or_council: bool = False  # policy 6.10
+    entered_by: str = ""  # staff subject for staff-entered complaints; empty for public channels
+
+    def __repr__(self) -> str:
+        # The description is the written complaint (policy 6.3.4) and may name people.
+        return (
+            f"Submission(service_code={self.service_code!r}, channel={self.channel!r}, "
+            f"external_request_id={self.external_request_id!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The answer returned to the channel the complaint came from."""
+
+    service_request_id: str
+    kind: OutcomeKind
+    reason: str
+    priority: Priority
+    matrix_version: str
+    case_number: str = ""
+    referred_to: str = ""
+    service_notice: str = ""
+    acknowledgement_due: datetime | None = None
+    external_request_id: str = ""
+    written_confirmation_required: bool = False
+    follow_up: tuple[str, ...] = ()
+    anonymous: bool = False
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintRecord:
+    """A complaint as stored, without complainant identity or the written complaint."""
+
+    id: str  # internal UUID (vault key, encryption context)
+    service_request_id: str  # public id, SR-YYYY-NNNNNNN
+    source: str
+    channel: str
+    external_request_id: str
+    service_code: str
+    service_name: str
+    bylaw_number: str
+    priority: Priority
+    enforced_by: tuple[str, ...]
+    matrix_version: str
+    location: Location
+    media_url: str
+    requested_at: datetime
+    received_at: datetime
+    updated_at: datetime
+    state: ProcessingState
+    acknowledgement_due: datetime | None
+    verbal: bool = False
+    anonymous: bool = False
+    restricted: bool = False
+    written_confirmation_required: bool = False
+    follow_up: tuple[str, ...] = ()
+    outcome: OutcomeKind | None = None
+    reason: str = ""
+    reason_code: ReasonCode | None = None
+    case_number: str = ""
+    related_case_number: str = ""
+    referred_to: str = ""
+    service_notice: str = ""
+    disposition: CaseDisposition | None = None
+    zone: str = ""
+    property_roll_number: str = ""
+    entered_by: str = ""
+
+    def to_outcome(self, *, replayed: bool) -> Outcome:
+        assert self.outcome is not None, "only a finished complaint has an outcome"
+        return Outcome(
+            service_request_id=self.service_request_id,
+            kind=self.outcome,
+            reason=self.reason,
+            priority=self.priority,
+            matrix_version=self.matrix_version,
+            case_number=self.case_number,
+            referred_to=self.referred_to,
+            service_notice=self.service_notice,
+            acknowledgement_due=self.acknowledgement_due,
+            external_request_id=self.external_request_id,
+            written_confirmation_required=self.written_confirmation_required,
+            follow_up=self.follow_up,
+            anonymous=self.anonymous,
+            replayed=replayed,
+        )

@@ -1,0 +1,248 @@
+"""The 311 feed: a JetStream durable pull consumer on ``bylaw.311.requests`` (DESIGN.md §3).
+
+- Batches of ``batch`` messages are fetched and processed concurrently, at most
+  ``concurrency`` at a time, except that messages about the same place run in arrival
+  order (the first opens the case, the next joins it, policy 6.6.5).
+- A message is acked only after the complaint's transaction committed. Idempotency is the
+  database's unique (source, external_request_id) constraint, so a redelivery after a
+  crash, or a 311 retry long after the broker's dedupe window, returns the stored outcome.
+- A message that cannot be processed (not JSON, fails validation, or keeps failing with an
+  unexpected error) goes to ``bylaw.311.dlq`` with the original body and the reason, and
+  is then acked: nothing is dropped and nothing blocks the feed.
+- A dependency that is down (cases, Temporal, the database) naks with a growing delay:
+  the message is good and will succeed later, so it is never dead-lettered for that.
+
+Outcomes go back on ``bylaw.311.updates`` through intake's outbox, not from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from services.common.errors import DomainError, FieldViolation, InvalidArgument, Unavailable
+from services.common.messaging import STREAM_311, SUBJECT_311_DLQ, SUBJECT_311_REQUESTS
+from services.intake.domain.model import Submission
+from services.intake.entrypoints.open311_message import MSG_ID_HEADER, decode_311, ordering_key
+from services.intake.service_layer.intake import IntakeService
+
+log = logging.getLogger(__name__)
+
+DURABLE = "intake-311"
+DLQ_REASON_HEADER = "Bylaw-Dlq-Reason"
+# Failures that say "try again later", never "this message is bad".
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    Unavailable,
+    OperationalError,
+    InterfaceError,
+    TimeoutError,
+    ConnectionError,
+    OSError,
+)
+
+
+@dataclass
+class ConsumerStats:
+    processed: int = 0
+    dead_lettered: int = 0
+    retried: int = 0
+
+
+def backoff(deliveries: int) -> float:
+    """Seconds before a nak'd message comes back: 1, 2, 4 ... capped at 60."""
+    return float(min(60, 2 ** max(0, deliveries - 1)))
+
+
+class Complaints311Consumer:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        service: IntakeService,
+        *,
+        batch: int = 128,
+        concurrency: int = 32,
+        fetch_timeout: float = 1.0,
+        ack_wait: float = 60.0,
+        max_error_deliveries: int = 10,
+    ) -> None:
+        self.js = js
+        self.service = service
+        self.batch = batch
+        self.concurrency = concurrency
+        self.fetch_timeout = fetch_timeout
+        self.ack_wait = ack_wait
+        self.max_error_deliveries = max_error_deliveries
+        self.stats = ConsumerStats()
+        self._slots = asyncio.Semaphore(concurrency)
+
+    def consumer_config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=DURABLE,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subject=SUBJECT_311_REQUESTS,
+            ack_wait=self.ack_wait,
+            max_deliver=-1,  # transient failures retry until they succeed
+            # Enough in flight for a few batches; bounds redelivery storms after a crash.
+            max_ack_pending=max(1000, self.batch * 8),
+        )
+
+    async def subscribe(self) -> JetStreamContext.PullSubscription:
+        return await self.js.pull_subscribe(
+            SUBJECT_311_REQUESTS, durable=DURABLE, stream=STREAM_311, config=self.consumer_config()
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        sub = await self.subscribe()
+        log.info("311 consumer started", extra={"durable": DURABLE, "batch": self.batch})
+        try:
+            while not stop.is_set():
+                try:
+                    msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
+                except nats.errors.TimeoutError:
+                    continue
+                except (nats.errors.ConnectionClosedError, nats.errors.NoServersError, OSError) as exc:
+                    log.warning("311 fetch failed, retrying: %s", type(exc).__name__)
+                    await asyncio.sleep(1.0)
+                    continue
+                await self.process_batch(msgs)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def process_batch(self, msgs: list[Msg]) -> None:
+        groups: dict[str, list[tuple[Msg, Submission | InvalidArgument]]] = {}
+        for index, msg in enumerate(msgs):
+            decoded: Submission | InvalidArgument
+            try:
+                submission = decode_311(msg.data, msg.headers)
+            except InvalidArgument as exc:
+                decoded, key = exc, f"#{index}"
+            else:
+                decoded, key = submission, ordering_key(submission) or f"#{index}"
+            groups.setdefault(key, []).append((msg, decoded))
+        await asyncio.gather(*(self._run_in_order(group) for group in groups.values()))
+
+    async def _run_in_order(self, group: list[tuple[Msg, Submission | InvalidArgument]]) -> None:
+        for msg, decoded in group:
+            async with self._slots:
+                await self.handle(msg, decoded)
+
+    async def handle(self, msg: Msg, decoded: Submission | InvalidArgument) -> None:
+        deliveries = _deliveries(msg)
+        try:
+            if isinstance(decoded, InvalidArgument):
+                raise decoded
+            await self.service.submit(decoded)
+        except InvalidArgument as exc:
+            await self._dead_letter(msg, exc.violations, deliveries)
+            return
+        except TRANSIENT_ERRORS as exc:
+            self.stats.retried += 1
+            log.warning(
+                "311 message deferred: %s",
+                type(exc).__name__,
+                extra={"stream_seq": _stream_seq(msg), "deliveries": deliveries},
+            )
+            await _settle(msg.nak(delay=backoff(deliveries)))
+            return
+        except DomainError as exc:
+            # Well-formed but refused for a reason retrying will not change.
+            await self._dead_letter(msg, [FieldViolation("request", exc.message)], deliveries)
+            return
+        except Exception as exc:
+            log.exception(
+                "311 message failed", extra={"stream_seq": _stream_seq(msg), "deliveries": deliveries}
+            )
+            if deliveries < self.max_error_deliveries:
+                self.stats.retried += 1
+                await _settle(msg.nak(delay=backoff(deliveries)))
+                return
+            rule = f"processing failed {deliveries} times ({type(exc).__name__}); needs investigation"
+            await self._dead_letter(msg, [FieldViolation("message", rule)], deliveries)
+            return
+        self.stats.processed += 1
+        await _settle(msg.ack())
+
+    async def _dead_letter(self, msg: Msg, violations: list[FieldViolation], deliveries: int) -> None:
+        """Publish the original with the reason to the DLQ, then ack. If the DLQ publish
+        fails the message is nak'd, never acked: it must not be dropped."""
+        reason = "; ".join(v.describe() for v in violations)
+        payload = dead_letter_payload(msg.data, msg.headers, msg.subject, violations, reason)
+        payload.update(stream_sequence=_stream_seq(msg), deliveries=deliveries)
+        seq = _stream_seq(msg)
+        try:
+            await self.js.publish(
+                SUBJECT_311_DLQ,
+                json.dumps(payload, separators=(",", ":")).encode(),
+                headers={
+                    "Nats-Msg-Id": f"dlq-{seq}" if seq is not None else f"dlq-{payload['failed_at']}",
+                    DLQ_REASON_HEADER: " ".join(reason.split())[:1000],
+                },
+            )
+        except Exception as exc:  # noqa: BLE001 - any publish failure: retry the whole message later
+            log.warning("DLQ publish failed, will retry: %s", type(exc).__name__, extra={"stream_seq": seq})
+            await _settle(msg.nak(delay=backoff(deliveries)))
+            return
+        self.stats.dead_lettered += 1
+        # The reason names fields and rules only, never values, so it is safe to log.
+        log.info("311 message dead-lettered", extra={"stream_seq": seq, "reason": reason})
+        await _settle(msg.ack())
+
+
+def dead_letter_payload(
+    body: bytes,
+    headers: Mapping[str, str] | None,
+    subject: str,
+    violations: list[FieldViolation],
+    reason: str,
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "reason": reason,
+        "violations": [{"field": v.field, "rule": v.rule, "policy": v.policy} for v in violations],
+        "original_subject": subject,
+        "original_headers": dict(headers or {}),
+        "external_request_id": (headers or {}).get(MSG_ID_HEADER),
+        "failed_at": datetime.now(UTC).isoformat(),
+    }
+    try:
+        payload["original"] = body.decode("utf-8")
+    except UnicodeDecodeError:
+        payload["original_base64"] = base64.b64encode(body).decode()
+    return payload
+
+
+def _deliveries(msg: Msg) -> int:
+    try:
+        return int(msg.metadata.num_delivered)
+    except Exception:  # noqa: BLE001 - not a JetStream message (tests); count as first
+        return 1
+
+
+def _stream_seq(msg: Msg) -> int | None:
+    try:
+        return int(msg.metadata.sequence.stream)
+    except Exception:  # noqa: BLE001 - not a JetStream message
+        return None
+
+
+async def _settle(action: Any) -> None:
+    """Ack/nak are best effort: if the connection is gone the server redelivers after
+    ack_wait, and processing is idempotent."""
+    try:
+        await action
+    except Exception as exc:  # noqa: BLE001
+        log.warning("ack/nak failed: %s", type(exc).__name__)

@@ -1,0 +1,1 @@
+"""Intake use cases and the ports they need."""

@@ -1,0 +1,198 @@
+"""What the intake use cases need from the outside world, as protocols: storage, the cases
+service and the workflow engine. Adapters implement them for PostgreSQL, gRPC and
+Temporal; unit tests use in-memory fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from services.intake.domain.matrix import MatrixVersion
+from services.intake.domain.model import (
+    CaseDisposition,
+    ComplainantIdentity,
+    ComplaintRecord,
+    Location,
+    OutcomeKind,
+    Priority,
+    ReasonCode,
+)
+from workflows.contracts import CaseLifecycleInput
+
+
+@dataclass(frozen=True, slots=True)
+class NewComplaint:
+    """Everything recorded when a complaint arrives. ``identity`` and ``description`` go
+    to the encrypted vault only."""
+
+    id: str
+    source: str
+    channel: str
+    external_request_id: str
+    client_id: str
+    entered_by: str
+    service_code: str
+    service_name: str
+    bylaw_number: str
+    priority: Priority
+    enforced_by: tuple[str, ...]
+    matrix_version: str
+    location: Location
+    media_url: str
+    verbal: bool
+    anonymous: bool
+    restricted: bool
+    written_confirmation_required: bool
+    follow_up: tuple[str, ...]
+    requested_at: datetime
+    acknowledgement_due: datetime | None
+    identity: ComplainantIdentity
+    description: str
+
+    def __repr__(self) -> str:
+        return f"NewComplaint(id={self.id!r}, service_code={self.service_code!r}, channel={self.channel!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The final outcome of a complaint."""
+
+    outcome: OutcomeKind
+    reason: str
+    reason_code: ReasonCode
+    service_notice: str
+    case_number: str = ""
+    related_case_number: str = ""
+    referred_to: str = ""
+    workflow_started: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    subject: str
+    payload: dict[str, Any]
+    msg_id: str
+
+
+# Builds the messages announcing a finished complaint; called inside the transaction that
+# finishes it, once the stored record (with its public id) is known.
+MessageBuilder = Callable[[ComplaintRecord], Sequence[OutboxMessage]]
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintQuery:
+    """Open311 GET requests.json filters."""
+
+    service_request_ids: tuple[str, ...] = ()
+    service_code: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    status: str = ""  # "open" | "closed" | ""
+    limit: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class VaultRead:
+    record: ComplaintRecord
+    identity: ComplainantIdentity
+    description: str
+
+    def __repr__(self) -> str:
+        return f"VaultRead(service_request_id={self.record.service_request_id!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class ClosureDay:
+    day: date
+    reason: str
+    declared_by: str
+
+
+class ComplaintRepository(Protocol):
+    async def record(
+        self, new: NewComplaint, finish: Finish | None, messages: MessageBuilder
+    ) -> tuple[ComplaintRecord, bool]:
+        """Insert the complaint and its vault row in one transaction, already finished when
+        ``finish`` is given (its messages written to the outbox in that transaction).
+        When (source, external_request_id) exists, nothing is written and the stored
+        complaint is returned with ``False``."""
+        ...
+
+    async def link_case(self, complaint_id: str, link: CaseLink) -> ComplaintRecord:
+        """received → case_linked (no-op if already past it)."""
+        ...
+
+    async def finish(self, complaint_id: str, finish: Finish, messages: MessageBuilder) -> ComplaintRecord:
+        """→ done with the outcome, and its messages on the outbox, in one transaction.
+        Only the first call for a complaint writes anything; later calls return it."""
+        ...
+
+    async def get(self, service_request_id: str) -> ComplaintRecord | None: ...
+
+    async def find_external(self, source: str, external_request_id: str) -> ComplaintRecord | None: ...
+
+    async def search(self, query: ComplaintQuery) -> list[ComplaintRecord]: ...
+
+    async def unfinished(self, received_before: datetime, limit: int) -> list[ComplaintRecord]: ...
+
+    async def read_vault(
+        self, service_request_id: str, actor_subject: str, actor_roles: Sequence[str], purpose: str
+    ) -> VaultRead | None:
+        """Decrypt one complainant's identity and write the audit record, atomically."""
+        ...
+
+
+class MatrixRepository(Protocol):
+    async def load_versions(self) -> list[MatrixVersion]: ...
+
+    async def add_version(
+        self, version: MatrixVersion, source_sha256: str, loaded_by: str
+    ) -> tuple[bool, str]:
+        """(created, stored sha256). When the label already exists nothing is written and
+        the sha256 of the file stored under it is returned."""
+        ...
+
+    async def closure_days(self, start: date | None = None, end: date | None = None) -> list[ClosureDay]: ...
+
+    async def declare_closure_day(self, day: ClosureDay) -> ClosureDay:
+        """Idempotent on the date: the first declaration stands."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCaseCommand:
+    complaint_id: str  # our public id (idempotency key at the cases service)
+    service_code: str
+    bylaw_number: str
+    priority: Priority
+    matrix_version: str
+    enforced_by: tuple[str, ...]
+    location: Location
+    received_at: datetime
+    channel: str
+    restricted: bool
+    summary: str
+    actor_subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseLink:
+    disposition: CaseDisposition
+    case_number: str
+    zone: str = ""
+    property_roll_number: str = ""
+
+
+class CasesPort(Protocol):
+    async def open_case(self, command: OpenCaseCommand) -> CaseLink:
+        """Raises ``Unavailable`` when the cases service cannot be reached (retry later)."""
+        ...
+
+
+class WorkflowPort(Protocol):
+    async def start_case_workflow(self, payload: CaseLifecycleInput) -> None:
+        """Idempotent: a workflow already running (or finished) for the case is fine.
+        Raises ``Unavailable`` when Temporal cannot be reached."""
+        ...
