@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from services.common.settings import Settings
 from services.gateway.security import Role, mint_dev_token
 
+# devstack (`make run`) prints a ready-made token with this.
+__all__ = ["main", "mint_dev_token"]
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(

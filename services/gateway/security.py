@@ -144,7 +144,7 @@ class TokenVerifier:
 
 
 def mint_dev_token(
-    settings: Settings,
+    settings: Settings | None = None,
     *,
     subject: str,
     roles: Iterable[Role | str],
@@ -153,7 +153,9 @@ def mint_dev_token(
     now: datetime | None = None,
 ) -> str:
     """An HS256 token the dev/test gateway accepts. Refused outside dev/test: production
-    tokens come from the identity provider only."""
+    tokens come from the identity provider only. Without ``settings`` they are read from
+    the environment afresh (``make run`` sets BYLAW_ENV just before asking)."""
+    settings = settings or Settings()
     if settings.env not in ("dev", "test"):
         raise PermissionError(f"dev tokens are refused when BYLAW_ENV={settings.env}")
     issued = now or datetime.now(UTC)

@@ -119,6 +119,8 @@ class CaseOut(BaseModel):
     closed_at: datetime | None = None
     complaint_count: int = 0
     restricted: bool = Field(False, description="complaint about staff or Council (policy 6.10)")
+    channel: str | None = Field(None, description="how the complaint that opened it arrived")
+    compliance_confirmed_at: datetime | None = Field(None, description="policy 6.6.3")
     status_reason: str | None = None
     outcome: str | None = None
     enforced_by: list[str] = Field(default_factory=list)
@@ -144,6 +146,8 @@ class CaseOut(BaseModel):
             closed_at=_when(c.closed_at, c.HasField("closed_at")),
             complaint_count=c.complaint_count,
             restricted=c.restricted,
+            channel=c.channel or None,
+            compliance_confirmed_at=_when(c.compliance_confirmed_at, c.HasField("compliance_confirmed_at")),
             status_reason=c.status_reason or None,
             outcome=c.outcome or None,
             enforced_by=list(c.enforced_by),
@@ -244,6 +248,9 @@ class ComplaintIn(BaseModel):
         ),
     )
     media_url: str = Field("", max_length=2000)
+    about_staff_or_council: bool = Field(
+        False, description="about a Town employee or Council member: restricted case (policy 6.10)"
+    )
     attributes: dict[str, str] = Field(default_factory=dict, max_length=50)
     received_at: datetime | None = Field(None, description="when it was received; default now")
 
@@ -265,6 +272,7 @@ class ComplaintIn(BaseModel):
             channel=self.channel,
             verbal=self.verbal,
             attributes=self.attributes,
+            about_staff_or_council=self.about_staff_or_council,
         )
         submission.requested_at.FromDatetime(self.received_at or now)
         return submission
@@ -282,6 +290,12 @@ class ComplaintOutcomeOut(BaseModel):
     service_notice: str | None = None
     acknowledgement_due: datetime | None = Field(None, description="2 business days (policy 6.5.5)")
     priority: PriorityName | None = None
+    matrix_version: str | None = Field(None, description="Service Level Matrix version applied (6.8.4)")
+    written_confirmation_required: bool = Field(
+        False, description="verbal complaint accepted: obtain written confirmation (policy 6.5.2)"
+    )
+    follow_up: list[str] = Field(default_factory=list, description="what staff must still do")
+    anonymous: bool = Field(False, description="proceeding without identity: pressing safety matter (4.1)")
     replayed: bool = False
 
     @classmethod
@@ -296,6 +310,10 @@ class ComplaintOutcomeOut(BaseModel):
             service_notice=o.service_notice or None,
             acknowledgement_due=_when(o.acknowledgement_due, o.HasField("acknowledgement_due")),
             priority=PriorityName.from_proto(o.priority),
+            matrix_version=o.matrix_version or None,
+            written_confirmation_required=o.written_confirmation_required,
+            follow_up=list(o.follow_up),
+            anonymous=o.anonymous,
             replayed=o.replayed,
         )
 
@@ -305,10 +323,21 @@ class KpiOut(BaseModel):
     value: float
     previous: float = Field(description="the same figure last month")
     unit: str
+    sample_size: int = Field(0, description="observations behind value")
+    previous_sample_size: int = 0
+    note: str | None = Field(None, description="how the figure is defined, or why it has no data")
 
     @classmethod
     def from_proto(cls, k: reporting_pb2.Kpi) -> KpiOut:
-        return cls(name=k.name, value=k.value, previous=k.previous, unit=k.unit)
+        return cls(
+            name=k.name,
+            value=k.value,
+            previous=k.previous,
+            unit=k.unit,
+            sample_size=k.sample_size,
+            previous_sample_size=k.previous_sample_size,
+            note=k.note or None,
+        )
 
 
 class ActivityOut(BaseModel):
@@ -325,6 +354,7 @@ class DashboardOut(BaseModel):
     order_compliance: KpiOut
     recent_activity: list[ActivityOut]
     as_of: datetime | None = None
+    timezone: str | None = Field(None, description="day and month boundaries")
     events_applied: int
 
     @classmethod
@@ -344,6 +374,7 @@ class DashboardOut(BaseModel):
                 for a in d.recent_activity
             ],
             as_of=_when(d.as_of, d.HasField("as_of")),
+            timezone=d.timezone or None,
             events_applied=d.events_applied,
         )
 

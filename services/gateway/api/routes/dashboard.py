@@ -27,8 +27,9 @@ async def get_dashboard(
     clients: ClientsDep,
     principal: AnyStaff,
     as_of: Annotated[datetime | None, Query(description="ISO-8601 with offset; default now")] = None,
+    recent: Annotated[int, Query(ge=1, le=100, description="recent activity items")] = 10,
 ) -> DashboardOut:
-    request = reporting_pb2.GetDashboardRequest(actor=principal.to_actor())
+    request = reporting_pb2.GetDashboardRequest(actor=principal.to_actor(), recent_limit=recent)
     if as_of is not None:
         if as_of.tzinfo is None:
             raise InvalidArgument(FieldViolation("as_of", "must include a UTC offset"))
