@@ -181,6 +181,12 @@ class CaseComplaintRow(Base):
     case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.cases.id"), nullable=False, index=True)
     disposition: Mapped[str] = mapped_column(String(32), nullable=False)
     channel: Mapped[str] = mapped_column(String(32), nullable=False, server_default="")
+    # How this complaint's own location matched the roll (a retry answers the same).
+    match_method: Mapped[str] = mapped_column(String(16), nullable=False, server_default="")
+    match_roll_number: Mapped[str | None] = mapped_column(
+        String(19), ForeignKey("cases.properties.roll_number")
+    )
+    match_distance_m: Mapped[float] = mapped_column(Double, nullable=False, server_default="0")
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_at: Mapped[datetime] = _created()
 

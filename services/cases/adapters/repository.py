@@ -422,12 +422,17 @@ class SqlCaseRepository(CaseRepository):
     async def complaint(self, complaint_id: str) -> ComplaintLink | None:
         row = (
             await self.session.execute(
-                select(CaseComplaintRow.disposition, CaseRow.case_number)
+                select(CaseComplaintRow, CaseRow.case_number, PropertyRow)
                 .join(CaseRow, CaseRow.id == CaseComplaintRow.case_id)
+                .outerjoin(PropertyRow, PropertyRow.roll_number == CaseComplaintRow.match_roll_number)
                 .where(CaseComplaintRow.complaint_id == complaint_id)
             )
         ).first()
-        return ComplaintLink(complaint_id, row.case_number, Disposition(row.disposition)) if row else None
+        if row is None:
+            return None
+        link, case_number, prop = row
+        match = PropertyMatch(link.match_method, _property(prop) if prop else None, link.match_distance_m)
+        return ComplaintLink(complaint_id, case_number, Disposition(link.disposition), match)
 
     async def add_complaint(self, link: ComplaintLink, *, channel: str, received_at: datetime) -> None:
         case_id = await self.session.scalar(select(CaseRow.id).where(CaseRow.case_number == link.case_number))
@@ -437,6 +442,9 @@ class SqlCaseRepository(CaseRepository):
                 case_id=case_id,
                 disposition=link.disposition.value,
                 channel=channel,
+                match_method=link.match.method,
+                match_roll_number=link.match.parcel.roll_number if link.match.parcel else None,
+                match_distance_m=link.match.distance_m,
                 received_at=received_at,
             )
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 from services.cases.domain.cases import Assignment, Case, CaseStatus, Disposition, Priority, StatusChange
 from services.cases.domain.geo import BoundingBox
-from services.cases.domain.properties import ImportCounts, Officer, Property, Zone
+from services.cases.domain.properties import ImportCounts, Officer, Property, PropertyMatch, Zone
 from services.common.events import DomainEvent
 
 
@@ -35,9 +35,13 @@ class AuditEntry:
 
 @dataclass(frozen=True, slots=True)
 class ComplaintLink:
+    """What one complaint did (the idempotency record of OpenCase), with how its own
+    location matched the roll, so a retry answers exactly as the first call did."""
+
     complaint_id: str
     case_number: str
     disposition: Disposition
+    match: PropertyMatch = field(default_factory=PropertyMatch)
 
 
 @dataclass(frozen=True, slots=True)

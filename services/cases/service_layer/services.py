@@ -193,11 +193,11 @@ class CasesService:
             case = await self._create(uow, cmd, match, key, received_at)
         elif decision.disposition is Disposition.JOINED:
             assert decision.case is not None
-            case = await self._join(uow, cmd, decision.case, received_at)
+            case = await self._join(uow, cmd, match, decision.case, received_at)
         else:
             assert decision.case is not None
-            case = await self._repeat(uow, cmd, decision.case, received_at)
-        return OpenCaseResult(case, decision.disposition, case.match)
+            case = await self._repeat(uow, cmd, match, decision.case, received_at)
+        return OpenCaseResult(case, decision.disposition, match)
 
     async def _replay(self, uow: AbstractUnitOfWork, complaint_id: str) -> OpenCaseResult | None:
         link = await uow.cases.complaint(complaint_id)
@@ -205,7 +205,7 @@ class CasesService:
             return None
         case = await uow.cases.get(link.case_number)
         assert case is not None, "case_complaints references a missing case"
-        return OpenCaseResult(case, link.disposition, case.match)
+        return OpenCaseResult(case, link.disposition, link.match)
 
     async def _decide(
         self, uow: AbstractUnitOfWork, key: DedupeKey, service_code: str, received_at: datetime
@@ -287,7 +287,7 @@ class CasesService:
         )
         await uow.cases.add(case)
         await uow.cases.add_complaint(
-            ComplaintLink(cmd.complaint_id, case.case_number, Disposition.CREATED),
+            ComplaintLink(cmd.complaint_id, case.case_number, Disposition.CREATED, match),
             channel=cmd.channel,
             received_at=received_at,
         )
@@ -327,7 +327,9 @@ class CasesService:
         )
         return case
 
-    async def _join(self, uow: AbstractUnitOfWork, cmd: OpenCase, case: Case, received_at: datetime) -> Case:
+    async def _join(
+        self, uow: AbstractUnitOfWork, cmd: OpenCase, match: PropertyMatch, case: Case, received_at: datetime
+    ) -> Case:
         now = self._now()
         case.complaint_count += 1
         case.updated_at = now
@@ -336,7 +338,7 @@ class CasesService:
         case.restricted = case.restricted or cmd.restricted
         await uow.cases.save(case)
         await uow.cases.add_complaint(
-            ComplaintLink(cmd.complaint_id, case.case_number, Disposition.JOINED),
+            ComplaintLink(cmd.complaint_id, case.case_number, Disposition.JOINED, match),
             channel=cmd.channel,
             received_at=received_at,
         )
@@ -362,10 +364,10 @@ class CasesService:
         return case
 
     async def _repeat(
-        self, uow: AbstractUnitOfWork, cmd: OpenCase, case: Case, received_at: datetime
+        self, uow: AbstractUnitOfWork, cmd: OpenCase, match: PropertyMatch, case: Case, received_at: datetime
     ) -> Case:
         await uow.cases.add_complaint(
-            ComplaintLink(cmd.complaint_id, case.case_number, Disposition.REPEAT_AFTER_COMPLIANCE),
+            ComplaintLink(cmd.complaint_id, case.case_number, Disposition.REPEAT_AFTER_COMPLIANCE, match),
             channel=cmd.channel,
             received_at=received_at,
         )

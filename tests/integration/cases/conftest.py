@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from bylaw.v1.cases_pb2_grpc import CasesServiceStub
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
 
 @dataclass
 class CasesHarness:
-    stub: "CasesServiceAsyncStub"
+    stub: CasesServiceAsyncStub
     app: CasesApp
     infra: Infrastructure
     settings: Settings
@@ -39,7 +39,9 @@ def cases_settings() -> CasesSettings:
 
 
 @pytest.fixture
-async def cases(database_url: str, nats_url: str, cases_settings: CasesSettings) -> AsyncIterator[CasesHarness]:
+async def cases(
+    database_url: str, nats_url: str, cases_settings: CasesSettings
+) -> AsyncIterator[CasesHarness]:
     settings = Settings(env="test", database_url=database_url, nats_url=nats_url, cases_port=free_port())
     address = f"127.0.0.1:{settings.cases_port}"
     async with infrastructure("cases-test", settings, schema="cases") as infra:
@@ -50,7 +52,8 @@ async def cases(database_url: str, nats_url: str, cases_settings: CasesSettings)
         relay = asyncio.create_task(app.relay.run(stop))
         channel = insecure_channel(address)
         try:
-            yield CasesHarness(CasesServiceStub(channel), app, infra, settings, address)
+            stub = cast("CasesServiceAsyncStub", CasesServiceStub(channel))
+            yield CasesHarness(stub, app, infra, settings, address)
         finally:
             await channel.close()
             stop.set()

@@ -59,7 +59,13 @@ DOWNTOWN_POLYGON = json.dumps(
     {
         "type": "Polygon",
         "coordinates": [
-            [[-76.9600, 44.2440], [-76.9420, 44.2440], [-76.9420, 44.2530], [-76.9600, 44.2530], [-76.9600, 44.2440]]
+            [
+                [-76.9600, 44.2440],
+                [-76.9420, 44.2440],
+                [-76.9420, 44.2530],
+                [-76.9600, 44.2530],
+                [-76.9600, 44.2440],
+            ]
         ],
     }
 )
@@ -110,7 +116,7 @@ async def stream(items: Sequence[cases_pb2.Property]) -> AsyncIterator[cases_pb2
         yield item
 
 
-async def seed_roll(stub: "CasesServiceAsyncStub") -> None:
+async def seed_roll(stub: CasesServiceAsyncStub) -> None:
     await stub.UpsertZones(
         cases_pb2.UpsertZonesRequest(
             zones=[cases_pb2.Zone(zone_code="DOWNTOWN", name="Downtown", geojson=DOWNTOWN_POLYGON)]

@@ -232,6 +232,9 @@ def upgrade() -> None:
         sa.Column("case_id", sa.BigInteger(), nullable=False),
         sa.Column("disposition", sa.String(length=32), nullable=False),
         sa.Column("channel", sa.String(length=32), server_default="", nullable=False),
+        sa.Column("match_method", sa.String(length=16), server_default="", nullable=False),
+        sa.Column("match_roll_number", sa.String(length=19), nullable=True),
+        sa.Column("match_distance_m", sa.Double(), server_default="0", nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint(
@@ -240,6 +243,11 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.cases.id"], name=op.f("fk_case_complaints_case_id_cases")
+        ),
+        sa.ForeignKeyConstraint(
+            ["match_roll_number"],
+            ["cases.properties.roll_number"],
+            name=op.f("fk_case_complaints_match_roll_number_properties"),
         ),
         sa.PrimaryKeyConstraint("complaint_id", name=op.f("pk_case_complaints")),
         schema="cases",
