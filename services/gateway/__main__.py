@@ -5,6 +5,7 @@ let in-flight requests finish (up to 10 s) and close the service channels."""
 from __future__ import annotations
 
 import logging
+import signal
 
 import uvicorn
 
@@ -31,6 +32,11 @@ def main() -> None:
         lifespan="on",
     )
     log.info("gateway listening", extra={"host": settings.gateway_host, "port": settings.gateway_port})
+    # uvicorn handles SIGTERM/SIGINT itself while serving and, once it has shut down
+    # gracefully, re-raises the signal under the handlers it found. With these no-op
+    # handlers the process then simply returns: a clean stop exits 0, like the services.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     uvicorn.Server(config).run()
 
 

@@ -5,6 +5,7 @@ validators and a token helper."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 from collections.abc import Iterable
@@ -121,6 +122,7 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         self.fail_with: DomainError | None = None
         self.outcome_kind = intake_pb2.OUTCOME_KIND_NEW_CASE
         self.replay = False
+        self.list_services_delay = 0.0
 
     async def SubmitComplaint(self, request: intake_pb2.SubmitComplaintRequest, context: Any) -> Any:
         self.submissions.append(request)
@@ -189,6 +191,8 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         return intake_pb2.ListComplaintsResponse(complaints=found[: request.limit or 1000])
 
     async def ListServices(self, request: intake_pb2.ListServicesRequest, context: Any) -> Any:
+        if self.list_services_delay:
+            await asyncio.sleep(self.list_services_delay)
         if self.fail_with is not None:
             raise self.fail_with
         return intake_pb2.ListServicesResponse(services=list(self.entries.values()), matrix_version="2023-01")
@@ -349,8 +353,6 @@ class FakeTemporal:
         raise AssertionError("unit tests do not talk to Temporal")
 
     async def check(self, within: float) -> None:
-        import asyncio
-
         if self.hang:
             await asyncio.sleep(60)
         if not self.up:
