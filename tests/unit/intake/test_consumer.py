@@ -1,0 +1,155 @@
+"""The 311 consumer's decisions per message: ack after success, dead-letter bad input with
+the original and the reason, nak (never DLQ) when a dependency is down, and ordering by
+place within a concurrently processed batch (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from services.common.errors import FieldViolation, InvalidArgument, Unavailable
+from services.common.messaging import SUBJECT_311_DLQ, SUBJECT_311_REQUESTS
+from services.intake.domain.model import Submission
+from services.intake.entrypoints.nats_consumer import Complaints311Consumer, backoff
+from tests.unit.intake.test_open311_message import encode
+
+
+@dataclass
+class FakeMsg:
+    data: bytes
+    seq: int = 1
+    delivered: int = 1
+    headers: dict[str, str] | None = None
+    subject: str = SUBJECT_311_REQUESTS
+    acked: bool = False
+    naks: list[float | None] = field(default_factory=list)
+
+    @property
+    def metadata(self) -> Any:
+        return SimpleNamespace(num_delivered=self.delivered, sequence=SimpleNamespace(stream=self.seq))
+
+    async def ack(self) -> None:
+        self.acked = True
+
+    async def nak(self, delay: float | None = None) -> None:
+        self.naks.append(delay)
+
+
+class FakeJetStream:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.fail = False
+
+    async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
+        if self.fail:
+            raise ConnectionError("nats down")
+        self.published.append((subject, json.loads(payload), headers))
+
+
+class FakeService:
+    def __init__(self, error: BaseException | None = None, delay: float = 0.0) -> None:
+        self.error = error
+        self.delay = delay
+        self.order: list[str] = []
+        self.running = 0
+        self.max_running = 0
+
+    async def submit(self, sub: Submission) -> None:
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        try:
+            await asyncio.sleep(self.delay)
+            self.order.append(sub.external_request_id)
+            if self.error is not None:
+                raise self.error
+        finally:
+            self.running -= 1
+
+
+def consumer(service: FakeService, js: FakeJetStream | None = None, **kw: Any) -> Complaints311Consumer:
+    return Complaints311Consumer(js or FakeJetStream(), service, **kw)  # type: ignore[arg-type]
+
+
+async def test_valid_message_is_acked_after_processing() -> None:
+    service, js = FakeService(), FakeJetStream()
+    c = consumer(service, js)
+    msg = FakeMsg(encode())
+    await c.process_batch([msg])  # type: ignore[list-item]
+    assert service.order == ["NYC-61234567"]
+    assert msg.acked and msg.naks == [] and js.published == []
+
+
+async def test_bad_json_goes_to_the_dlq_with_the_original_and_is_acked() -> None:
+    service, js = FakeService(), FakeJetStream()
+    msg = FakeMsg(b"{broken", seq=17, headers={"Nats-Msg-Id": "NYC-9"})
+    await consumer(service, js).process_batch([msg])  # type: ignore[list-item]
+    assert service.order == []
+    ((subject, body, headers),) = js.published
+    assert subject == SUBJECT_311_DLQ
+    assert body["original"] == "{broken"
+    assert body["reason"].startswith("body: is not valid UTF-8 JSON")
+    assert body["external_request_id"] == "NYC-9"
+    assert body["stream_sequence"] == 17
+    assert headers["Nats-Msg-Id"] == "dlq-17"
+    assert msg.acked
+
+
+async def test_validation_failure_names_field_rule_and_policy_in_the_dlq() -> None:
+    error = InvalidArgument([FieldViolation("description", "is required: a brief description", "6.5.3")])
+    js = FakeJetStream()
+    msg = FakeMsg(encode())
+    await consumer(FakeService(error), js).process_batch([msg])  # type: ignore[list-item]
+    ((_, body, headers),) = js.published
+    assert body["violations"] == [
+        {"field": "description", "rule": "is required: a brief description", "policy": "6.5.3"}
+    ]
+    assert body["reason"] == "description: is required: a brief description (policy 6.5.3)"
+    assert json.loads(body["original"])["service_request_id"] == "NYC-61234567"
+    assert "description" in headers["Bylaw-Dlq-Reason"]
+    assert msg.acked
+
+
+async def test_dependency_down_naks_with_delay_and_never_dead_letters() -> None:
+    js = FakeJetStream()
+    msg = FakeMsg(encode(), delivered=3)
+    await consumer(FakeService(Unavailable("cases service: UNAVAILABLE")), js).process_batch([msg])  # type: ignore[list-item]
+    assert msg.naks == [backoff(3)] == [4.0]
+    assert not msg.acked and js.published == []
+
+
+async def test_unexpected_error_retries_then_dead_letters() -> None:
+    js = FakeJetStream()
+    c = consumer(FakeService(RuntimeError("bug")), js, max_error_deliveries=3)
+    first = FakeMsg(encode(), delivered=1)
+    await c.process_batch([first])  # type: ignore[list-item]
+    assert first.naks == [1.0] and js.published == []
+    last = FakeMsg(encode(), delivered=3)
+    await c.process_batch([last])  # type: ignore[list-item]
+    ((_, body, _),) = js.published
+    assert "processing failed 3 times (RuntimeError)" in body["reason"]
+    assert last.acked
+
+
+async def test_dlq_publish_failure_naks_instead_of_dropping() -> None:
+    js = FakeJetStream()
+    js.fail = True
+    msg = FakeMsg(b"not json")
+    await consumer(FakeService(), js).process_batch([msg])  # type: ignore[list-item]
+    assert not msg.acked and msg.naks == [1.0]
+
+
+async def test_batch_is_concurrent_within_the_bound_and_ordered_per_place() -> None:
+    service = FakeService(delay=0.01)
+    c = consumer(service, concurrency=3)
+    msgs = [
+        FakeMsg(encode(service_request_id=f"{place}-{i}", address_string=f"{place} Main St"), seq=n)
+        for n, (place, i) in enumerate(((p, i) for i in range(3) for p in "ABCDE"), start=1)
+    ]
+    await c.process_batch(msgs)  # type: ignore[arg-type]
+    assert all(m.acked for m in msgs)
+    assert service.max_running == 3
+    for place in "ABCDE":
+        assert [x for x in service.order if x.startswith(place)] == [f"{place}-0", f"{place}-1", f"{place}-2"]
