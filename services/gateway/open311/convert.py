@@ -71,7 +71,8 @@ def service_from_entry(entry: common_pb2.MatrixEntry) -> Open311Service:
         # clients should always fetch the definition.
         metadata=True,
         type="realtime",
-        keywords=", ".join(keywords),
+        # Keywords are comma-separated, so commas inside one ("Building Code Act, 1992") go.
+        keywords=", ".join(k.replace(",", "") for k in keywords),
         group=entry.bylaw_short_title,
     )
 

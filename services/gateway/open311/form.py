@@ -217,7 +217,8 @@ def request_filters(
     """The GET requests.json filters. Per the spec, ids override every other filter, and a
     query without dates covers the last 90 days; a range may not span more than 90 days."""
     errors = _Collector()
-    if service_request_id is not None:
+    # An empty parameter (``service_request_id=``) is no filter, as clients send blanks.
+    if service_request_id is not None and service_request_id.strip():
         ids = _split(service_request_id)
         if not ids:
             errors.add("service_request_id", "must list one or more ids, comma-separated")

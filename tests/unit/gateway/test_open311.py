@@ -74,6 +74,7 @@ async def test_services_json_lists_every_matrix_row_and_validates(client: httpx.
     assert "By-law Enforcement" in by_code["garbage"]["description"]
     assert "Provincial statute" in by_code["building-code-act"]["description"]
     assert "2010-0049" in by_code["pool-fence"]["keywords"]
+    assert by_code["building-code-act"]["keywords"] == "Building Code Act 1992, high priority"
 
 
 async def test_services_xml_mirrors_json(client: httpx.AsyncClient) -> None:
@@ -247,6 +248,14 @@ async def test_post_repeated_scalar_field_is_refused(client: httpx.AsyncClient) 
     assert_open311_error(resp, 400, "lat: must be given once")
 
 
+async def test_post_oversized_or_overlong_forms_are_refused(client: httpx.AsyncClient, fakes: Fakes) -> None:
+    big = await client.post(f"{V2}/requests.json", data=portal_form(description="x" * 200_000))
+    assert_open311_error(big, 413, "at most 128 KiB")
+    many = {**portal_form(), **{f"extra{i}": "1" for i in range(250)}}
+    assert_open311_error(await client.post(f"{V2}/requests.json", data=many), 400, "Too many fields")
+    assert fakes.intake.submissions == []
+
+
 async def test_post_file_upload_is_refused(client: httpx.AsyncClient) -> None:
     resp = await client.post(
         f"{V2}/requests.json", data=portal_form(), files={"media": ("p.jpg", b"\xff\xd8", "image/jpeg")}
@@ -402,6 +411,13 @@ async def test_list_requests_ids_override_other_filters(client: httpx.AsyncClien
     assert list(sent.service_request_ids) == ["C-000002", "C-000001"]
     assert sent.service_code == "" and not sent.HasField("start_date")
     assert {r["service_request_id"] for r in resp.json()} == {"C-000001", "C-000002"}
+
+
+async def test_list_requests_blank_parameters_are_no_filter(client: httpx.AsyncClient, fakes: Fakes) -> None:
+    resp = await client.get(f"{V2}/requests.json?service_request_id=&start_date=&status=&service_code=")
+    assert resp.status_code == 200, resp.text
+    sent = fakes.intake.list_requests[-1]
+    assert list(sent.service_request_ids) == [] and sent.status == "" and sent.HasField("start_date")
 
 
 async def test_list_requests_xml(client: httpx.AsyncClient) -> None:

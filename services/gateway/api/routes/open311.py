@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from bylaw.v1 import intake_pb2
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
@@ -37,6 +37,9 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 # The Open311 convention: at most 1000 requests per query.
 LIST_LIMIT = 1000
+# A complaint form is a few kilobytes; these bound what a client can make us parse.
+MAX_FORM_BYTES = 128 * 1024
+MAX_FORM_FIELDS = 200
 FORMATS = ("json", "xml")
 XmlRenderer = Callable[[Any], bytes]
 
@@ -178,7 +181,11 @@ _FORM_FIELDS["attribute[complainant_address]"] = {
 )
 async def create_request(response_format: str, request: Request, clients: ClientsDep) -> Response:
     _check_format(response_format)
-    form = await request.form()
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_FORM_BYTES:
+        raise HTTPException(413, f"request: the form may be at most {MAX_FORM_BYTES // 1024} KiB")
+    # One file is parsed only so it can be refused by name (submission_from_form).
+    form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=1)
     try:
         submission = submission_from_form(form, received_at=datetime.now(UTC))
     finally:
