@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import pytest
 from bylaw.v1.cases_pb2_grpc import CasesServiceStub
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from devstack.processes import free_port
 from services.cases.bootstrap import CasesApp, build_app
@@ -31,6 +33,10 @@ class CasesHarness:
     infra: Infrastructure
     settings: Settings
     address: str
+
+    def app_sessions(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A session on the service's database for inspecting what it stored."""
+        return self.infra.require_sessions()()
 
 
 @pytest.fixture

@@ -1,0 +1,196 @@
+"""OpenCase through a real gRPC channel against PostgreSQL: find-or-create with duplicate
+(policy 6.6.5) and repeat-after-compliance (6.6.3) detection, idempotent retries, case
+numbers, and exactly one case when complaints about one place race each other."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from bylaw.v1 import cases_pb2, common_pb2
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from services.cases.domain.geo import METRES_PER_DEGREE_LAT
+from services.common.errors import InvalidArgument
+from tests.integration.cases.conftest import CasesHarness
+from tests.integration.cases.support import (
+    DUNDAS_100,
+    JOHN_12,
+    open_request,
+    record,
+    rpc_error,
+    seed_roll,
+)
+
+CREATED = cases_pb2.OPEN_CASE_DISPOSITION_CREATED
+JOINED = cases_pb2.OPEN_CASE_DISPOSITION_JOINED
+REPEAT = cases_pb2.OPEN_CASE_DISPOSITION_REPEAT_AFTER_COMPLIANCE
+
+
+async def _count(cases: CasesHarness, sql: str) -> int:
+    async with cases.app_sessions() as session:
+        return int((await session.execute(text(sql))).scalar_one())
+
+
+async def test_create_then_join_by_roll_address_and_gps(cases: CasesHarness) -> None:
+    await seed_roll(cases.stub)
+    first = await cases.stub.OpenCase(open_request(address="100 Dundas Street East, Napanee, ON K7R 1H8"))
+    assert first.disposition == CREATED
+    assert first.case.case_number.startswith("BL-") and len(first.case.case_number) == len("BL-2026-000001")
+    assert first.case.status == common_pb2.CASE_STATUS_RECEIVED
+    assert first.property_match.method == "address"
+    assert first.case.property_match.property.roll_number == DUNDAS_100
+    assert first.case.zone_code == "DOWNTOWN"
+
+    by_roll = await cases.stub.OpenCase(open_request(address_id="1121-010-001-00100-0000"))
+    by_gps = await cases.stub.OpenCase(open_request(point=(44.24870 + 15 / METRES_PER_DEGREE_LAT, -76.95000)))
+    assert (by_roll.disposition, by_roll.property_match.method) == (JOINED, "roll_number")
+    assert (by_gps.disposition, by_gps.property_match.method) == (JOINED, "gps")
+    assert 14 < by_gps.property_match.distance_m < 16
+    assert by_gps.case.case_number == first.case.case_number
+    assert by_gps.case.complaint_count == 3
+
+    other_code = await cases.stub.OpenCase(open_request(address="100 Dundas St E", service_code="noise"))
+    assert other_code.disposition == CREATED
+    assert await _count(cases, "SELECT count(*) FROM cases.cases") == 2
+    assert await _count(cases, "SELECT count(*) FROM cases.case_complaints") == 4
+
+
+async def test_retry_returns_same_case_and_disposition(cases: CasesHarness) -> None:
+    await seed_roll(cases.stub)
+    create = open_request(address="12 John St", complaint_id="SR-retry-1")
+    join = open_request(address="12 John Street", complaint_id="SR-retry-2")
+    first = await cases.stub.OpenCase(create)
+    joined = await cases.stub.OpenCase(join)
+    again_create = await cases.stub.OpenCase(create)
+    again_join = await cases.stub.OpenCase(join)
+    assert (again_create.disposition, again_join.disposition) == (CREATED, JOINED)
+    assert again_create.case.case_number == again_join.case.case_number == first.case.case_number
+    assert again_join.case.complaint_count == joined.case.complaint_count == 2
+    assert again_create.property_match == first.property_match
+    assert await _count(cases, "SELECT count(*) FROM cases.outbox") == 2  # no events for retries
+
+
+async def test_repeat_after_compliance_then_new_case_after_lookback(cases: CasesHarness) -> None:
+    await seed_roll(cases.stub)
+    t0 = datetime(2026, 4, 1, 14, 0, tzinfo=UTC)
+    first = await cases.stub.OpenCase(open_request(address="12 John St", received_at=t0))
+    number = first.case.case_number
+    await cases.stub.RecordStatus(record(number, common_pb2.CASE_STATUS_UNDER_INVESTIGATION, "investigate"))
+    await cases.stub.RecordStatus(
+        record(number, common_pb2.CASE_STATUS_CLOSED, "close", outcome="voluntary_compliance", occurred_at=t0)
+    )
+    repeat = await cases.stub.OpenCase(
+        open_request(address="12 John St", received_at=t0 + timedelta(days=30))
+    )
+    assert repeat.disposition == REPEAT  # policy 6.6.3
+    assert repeat.case.case_number == number
+    assert repeat.case.status == common_pb2.CASE_STATUS_CLOSED
+    assert await _count(cases, "SELECT count(*) FROM cases.cases") == 1
+
+    later = await cases.stub.OpenCase(
+        open_request(address="12 John St", received_at=t0 + timedelta(days=181))
+    )
+    assert later.disposition == CREATED and later.case.case_number != number
+
+
+async def test_repeat_lookback_comes_from_settings(cases: CasesHarness) -> None:
+    assert cases.app.service.policy.repeat_lookback == timedelta(days=180)
+    assert cases.app.service.policy.match_radius_m == 25.0
+
+
+async def test_complied_case_that_failed_reinspection_is_open_again(cases: CasesHarness) -> None:
+    await seed_roll(cases.stub)
+    number = (await cases.stub.OpenCase(open_request(address="12 John St"))).case.case_number
+    await cases.stub.RecordStatus(record(number, common_pb2.CASE_STATUS_COMPLIED, "complied"))
+    await cases.stub.RecordStatus(record(number, common_pb2.CASE_STATUS_REINSPECTION, "reinspect"))
+    again = await cases.stub.OpenCase(open_request(address="12 John St"))
+    assert again.disposition == JOINED and again.case.case_number == number
+
+
+async def test_case_numbers_follow_the_toronto_year(cases: CasesHarness) -> None:
+    eve = datetime(2027, 1, 1, 3, 0, tzinfo=UTC)  # 22:00 on 31 December in Napanee
+    a = await cases.stub.OpenCase(open_request(address="1 Water St", received_at=eve))
+    b = await cases.stub.OpenCase(open_request(address="2 Water St", received_at=eve + timedelta(hours=3)))
+    c = await cases.stub.OpenCase(open_request(address="3 Water St", received_at=eve + timedelta(hours=4)))
+    assert [a.case.case_number, b.case.case_number, c.case.case_number] == [
+        "BL-2026-000001",
+        "BL-2027-000001",
+        "BL-2027-000002",
+    ]
+
+
+async def test_concurrent_complaints_about_one_parcel_make_one_case(cases: CasesHarness) -> None:
+    await seed_roll(cases.stub)
+    n = 16
+    # The same parcel reached three ways at once: by address, by roll number and by GPS.
+    requests = []
+    for i in range(n):
+        if i % 3 == 0:
+            requests.append(open_request(address="12 John Street, Napanee"))
+        elif i % 3 == 1:
+            requests.append(open_request(address_id=JOHN_12))
+        else:
+            requests.append(open_request(point=(44.25040, -76.95125)))
+    responses = await asyncio.gather(*(cases.stub.OpenCase(r) for r in requests))
+    dispositions = sorted(r.disposition for r in responses)
+    assert dispositions == [CREATED] + [JOINED] * (n - 1)
+    assert len({r.case.case_number for r in responses}) == 1
+    assert await _count(cases, "SELECT count(*) FROM cases.cases") == 1
+    assert await _count(cases, "SELECT complaint_count FROM cases.cases") == n
+    assert await _count(cases, "SELECT last_value FROM cases.case_number_counters") == 1
+
+
+async def test_concurrent_gps_only_complaints_nearby_make_one_case(cases: CasesHarness) -> None:
+    # A field with no parcel: complaints a few metres apart are the same place.
+    base_lat, base_lon = 44.3100, -76.8800
+    points = [(base_lat + (i % 4) * 4 / METRES_PER_DEGREE_LAT, base_lon) for i in range(10)]
+    responses = await asyncio.gather(
+        *(cases.stub.OpenCase(open_request(point=p, service_code="open-air-burning")) for p in points)
+    )
+    assert sorted(r.disposition for r in responses) == [CREATED] + [JOINED] * 9
+    assert len({r.case.case_number for r in responses}) == 1
+
+
+async def test_concurrent_retries_of_one_complaint_make_one_record(cases: CasesHarness) -> None:
+    await seed_roll(cases.stub)
+    request = open_request(address="100 Dundas St E", complaint_id="SR-same")
+    responses = await asyncio.gather(*(cases.stub.OpenCase(request) for _ in range(8)))
+    assert {r.disposition for r in responses} == {CREATED}
+    assert {r.case.complaint_count for r in responses} == {1}
+    assert await _count(cases, "SELECT count(*) FROM cases.case_complaints") == 1
+
+
+async def test_unique_index_refuses_a_second_open_case_for_a_key(cases: CasesHarness) -> None:
+    """The backstop beneath the advisory lock: the database itself holds policy 6.6.5."""
+    first = await cases.stub.OpenCase(open_request(address="9 Mill St"))
+    async with cases.app_sessions() as session:
+        with pytest.raises(IntegrityError, match="uq_cases_open_dedupe"):
+            await session.execute(
+                text(
+                    "INSERT INTO cases.cases (case_number, status, priority_rank, service_code, dedupe_kind,"
+                    " dedupe_key, received_at, updated_at)"
+                    " SELECT 'BL-2026-999999', 'received', 3, service_code,"
+                    " dedupe_kind, dedupe_key, now(), now() FROM cases.cases WHERE case_number = :n"
+                ),
+                {"n": first.case.case_number},
+            )
+    # Once that case is no longer open, the key is free for a new one.
+    await cases.stub.RecordStatus(
+        record(first.case.case_number, common_pb2.CASE_STATUS_REJECTED, "reject", reason="frivolous (4.4)")
+    )
+    second = await cases.stub.OpenCase(open_request(address="9 Mill Street"))
+    assert second.disposition == CREATED
+
+
+async def test_invalid_open_case_names_fields(cases: CasesHarness) -> None:
+    request = open_request(address="")
+    request.priority = common_pb2.PRIORITY_UNSPECIFIED
+    code, error = await rpc_error(cases.stub.OpenCase(request))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert isinstance(error, InvalidArgument)
+    assert {v.field for v in error.violations} == {"priority", "location"}
+    assert next(v for v in error.violations if v.field == "location").policy == "4.10"
