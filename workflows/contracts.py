@@ -59,3 +59,83 @@ class CaseLifecycleInput:
     acknowledgement_due: datetime | None = None
     restricted: bool = False  # policy 6.10
     anonymous: bool = False  # policy 4.1
+    # The Town's zone for local dates (acknowledgement due at the end of a local business day).
+    town_timezone: str = "America/Toronto"
+    # Continue-as-new once history has this many events, whichever comes first with the
+    # server's own suggestion; 0 means only the server's suggestion.
+    history_event_limit: int = 10_000
+    # Set by the workflow itself when it continues as new: the state of the previous run.
+    carried: CaseLifecycleState | None = None
+
+
+# Message names of CaseLifecycleWorkflow (the gateway sends these).
+QUERY_STATE = "state"
+QUERY_TIMELINE = "timeline"
+UPDATE_TRANSITION_STATUS = "transition_status"
+UPDATE_CLOSE_CASE = "close_case"
+
+# Error types of the ApplicationError a rejected update fails with.
+ERROR_INVALID_TRANSITION = "InvalidTransition"
+ERROR_INVALID_ARGUMENT = "InvalidArgument"
+
+
+@dataclass
+class TimelineEntry:
+    """One dated step of a case (policy 6.5.10 f: all actions and steps are recorded)."""
+
+    at: datetime
+    event: str  # "received", "acknowledgement_due", "status", "closed", "continued", ...
+    status: str  # the case status after this step
+    note: str = ""
+    actor: str = ""  # staff subject id or "system"; never a complainant
+
+
+@dataclass
+class CaseDeadlines:
+    acknowledgement_due: datetime | None = None  # policy 6.5.5
+    compliance_deadline: datetime | None = None  # policy 6.7.4-6.7.5
+
+
+@dataclass
+class CaseLifecycleState:
+    """What the ``state`` query answers, and what continue-as-new carries."""
+
+    case_number: str
+    status: str
+    priority: str
+    service_code: str
+    bylaw_number: str
+    zone: str
+    assigned_officer: str
+    current_details: str
+    deadlines: CaseDeadlines
+    timeline: list[TimelineEntry]
+    transitions: int = 0  # status changes so far; numbers each RecordStatus step_key
+    outcome: str = ""
+    closed_at: datetime | None = None
+    runs: int = 1  # runs of this workflow id, counting continue-as-new
+
+
+@dataclass
+class TransitionStatusRequest:
+    """Move a case to another status (validated against workflows.lifecycle_rules)."""
+
+    status: str
+    reason: str = ""
+    actor: str = ""  # staff subject id from the verified token
+
+
+@dataclass
+class CloseCaseRequest:
+    outcome: str  # workflows.lifecycle_rules.ClosureOutcome value
+    reason: str
+    actor: str = ""
+
+
+@dataclass
+class CaseLifecycleResult:
+    case_number: str
+    outcome: str
+    closed_at: datetime
+    days_open: int
+    transitions: int

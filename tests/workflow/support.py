@@ -1,0 +1,124 @@
+"""Helpers shared by the workflow tests and the history recorder: an in-memory stand-in
+for the cases activities (same activity names and payloads as ``CaseActivities``), case
+inputs, and reading what a supervisor sees (search attributes, current details)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import temporalio.api.sdk.v1 as sdk
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from workflows.activities import (
+    GET_CASE,
+    RECORD_STATUS,
+    CaseSnapshot,
+    GetCaseInput,
+    RecordStatusInput,
+    RecordStatusResult,
+)
+from workflows.case_lifecycle import CaseLifecycleWorkflow
+from workflows.contracts import CaseLifecycleInput, workflow_id
+
+RECEIVED_AT = datetime(2026, 11, 20, 20, 30, tzinfo=UTC)  # Friday 15:30 in Toronto
+
+
+@dataclass
+class FakeCases:
+    """Records RecordStatus calls like the cases service would: once per step_key."""
+
+    zone: str = ""
+    officer: str = ""
+    # status -> (error type, message) the fake refuses with, like a FailedPrecondition
+    refuse: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # status -> how many attempts fail with a transient error before one succeeds
+    transient_failures: dict[str, int] = field(default_factory=dict)
+    delay_seconds: float = 0.0
+    calls: list[RecordStatusInput] = field(default_factory=list)
+    recorded: dict[str, str] = field(default_factory=dict)  # step_key -> status
+    get_case_calls: int = 0
+
+    @activity.defn(name=RECORD_STATUS)
+    async def record_status(self, request: RecordStatusInput) -> RecordStatusResult:
+        self.calls.append(request)
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
+        if request.status in self.refuse:
+            kind, message = self.refuse[request.status]
+            raise ApplicationError(message, type=kind, non_retryable=True)
+        if self.transient_failures.get(request.status, 0) > 0:
+            self.transient_failures[request.status] -= 1
+            raise RuntimeError("cases service unavailable")
+        self.recorded.setdefault(request.step_key, request.status)
+        return RecordStatusResult(case_number=request.case_number, status=request.status)
+
+    @activity.defn(name=GET_CASE)
+    async def get_case(self, request: GetCaseInput) -> CaseSnapshot:
+        self.get_case_calls += 1
+        return CaseSnapshot(
+            case_number=request.case_number,
+            status="received",
+            priority="high",
+            service_code="pool-fence",
+            bylaw_number="2010-0049",
+            zone_code=self.zone,
+            assigned_officer_id=self.officer,
+            restricted=False,
+        )
+
+    def activities(self) -> list[Any]:
+        return [self.record_status, self.get_case]
+
+
+def case_number() -> str:
+    return f"BL-2026-{uuid.uuid4().int % 1_000_000:06d}"
+
+
+def make_input(number: str | None = None, **overrides: Any) -> CaseLifecycleInput:
+    values: dict[str, Any] = {
+        "case_number": number or case_number(),
+        "service_code": "pool-fence",
+        "bylaw_number": "2010-0049",
+        "priority": "high",
+        "matrix_version": "2023-01",
+        "received_at": RECEIVED_AT,
+        "enforced_by": ["BE"],
+    }
+    values.update(overrides)
+    return CaseLifecycleInput(**values)
+
+
+@asynccontextmanager
+async def case_worker(client: Client, fake: FakeCases, task_queue: str | None = None) -> AsyncIterator[str]:
+    queue = task_queue or f"case-lifecycle-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        client, task_queue=queue, workflows=[CaseLifecycleWorkflow], activities=fake.activities()
+    ):
+        yield queue
+
+
+async def start_case(client: Client, queue: str, input: CaseLifecycleInput) -> WorkflowHandle[Any, Any]:
+    return await client.start_workflow(
+        CaseLifecycleWorkflow.run, input, id=workflow_id(input.case_number), task_queue=queue
+    )
+
+
+async def current_details(handle: WorkflowHandle[Any, Any]) -> str:
+    """What the Temporal UI shows as the workflow's current details (the SDK answers the
+    built-in metadata query with it)."""
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=sdk.WorkflowMetadata)
+    return str(metadata.current_details)
+
+
+async def search_attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
+    description = await handle.describe()
+    return {pair.key.name: pair.value for pair in description.typed_search_attributes}

@@ -1,0 +1,89 @@
+"""The Temporal worker process: ``python -m workflows.worker``.
+
+Connects to ``BYLAW_TEMPORAL_ADDRESS`` / ``BYLAW_TEMPORAL_NAMESPACE``, registers the custom
+search attributes if the namespace lacks them, and runs ``CaseLifecycleWorkflow`` and its
+activities on the ``case-lifecycle`` task queue until SIGTERM/SIGINT, then lets in-flight
+activities finish (graceful shutdown) before exiting. Logs "worker started" once polling;
+devstack waits for that line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from bylaw.v1.cases_pb2_grpc import CasesServiceStub
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from services.common.grpc_client import insecure_channel
+from services.common.grpc_server import install_stop_signals
+from services.common.logging import configure_logging
+from services.common.settings import Settings, get_settings
+from workflows.activities import CaseActivities
+from workflows.case_lifecycle import CaseLifecycleWorkflow
+from workflows.search_attributes import ensure_search_attributes
+
+log = logging.getLogger(__name__)
+
+GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+CONNECT_TIMEOUT_SECONDS = 60.0
+
+
+async def connect(settings: Settings, wait_seconds: float = CONNECT_TIMEOUT_SECONDS) -> Client:
+    """The Temporal client, retrying while the server comes up (compose starts us beside it)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+        except RuntimeError as err:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"Temporal at {settings.temporal_address} unreachable: {err}") from err
+            log.warning("waiting for Temporal", extra={"address": settings.temporal_address})
+            await asyncio.sleep(1.0)
+
+
+def build_worker(client: Client, activities: CaseActivities, task_queue: str) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[CaseLifecycleWorkflow],
+        activities=[activities.record_status, activities.get_case],
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    client = await connect(settings)
+    await ensure_search_attributes(client, settings.temporal_namespace)
+    channel = insecure_channel(settings.cases_addr)
+    try:
+        worker = build_worker(client, CaseActivities(CasesServiceStub(channel)), settings.temporal_task_queue)
+        async with worker:
+            log.info(
+                "worker started",
+                extra={"task_queue": settings.temporal_task_queue, "namespace": settings.temporal_namespace},
+            )
+            await stop.wait()
+            log.info("worker stopping")
+        log.info("worker stopped")
+    finally:
+        await channel.close()
+
+
+async def _main(settings: Settings) -> None:
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    await run_worker(settings, stop)
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging("worker", settings.log_level, settings.log_json)
+    asyncio.run(_main(settings))
+
+
+if __name__ == "__main__":
+    main()
