@@ -3,6 +3,7 @@ evidence service itself and of services that store through it (notices)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ import grpc
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from bylaw.v1 import evidence_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import SecretStr
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.pool import NullPool
@@ -84,3 +86,19 @@ def migration_drift(schema: str, metadata: MetaData, database_url: str) -> list[
     finally:
         engine.dispose()
     return list(diffs)
+
+
+def wait_serving(address: str, service: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{service} not serving at {address}")
+            time.sleep(0.2)

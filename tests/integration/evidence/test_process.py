@@ -7,34 +7,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
 from bylaw.v1 import evidence_pb2, evidence_pb2_grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from minio import Minio
 
 from devstack.processes import free_port
 from tests import infra
+from tests.integration.evidence.harness import wait_serving
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def wait_serving(address: str, service: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while True:
-            try:
-                reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{service} not serving at {address}")
-            time.sleep(0.2)
 
 
 def test_process_serves_and_stops(database_url: str, s3_server: infra.S3, tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Notices entry points: the gRPC servicer."""

@@ -1,0 +1,1 @@
+"""Notices use cases: render (idempotent per case step), read, list, list templates."""
