@@ -31,7 +31,7 @@ def main() -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",
     )
-    log.info("gateway listening", extra={"host": settings.gateway_host, "port": settings.gateway_port})
+    log.info("gateway starting", extra={"host": settings.gateway_host, "port": settings.gateway_port})
     # uvicorn handles SIGTERM/SIGINT itself while serving and, once it has shut down
     # gracefully, re-raises the signal under the handlers it found. With these no-op
     # handlers the process then simply returns: a clean stop exits 0, like the services.
