@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +27,7 @@ from workflows.activities import (
     RecordStatusResult,
 )
 from workflows.case_lifecycle import CaseLifecycleWorkflow
-from workflows.contracts import CaseLifecycleInput, workflow_id
+from workflows.contracts import QUERY_STATE, CaseLifecycleInput, CaseLifecycleState, workflow_id
 
 RECEIVED_AT = datetime(2026, 11, 20, 20, 30, tzinfo=UTC)  # Friday 15:30 in Toronto
 
@@ -110,6 +110,21 @@ async def start_case(client: Client, queue: str, input: CaseLifecycleInput) -> W
     return await client.start_workflow(
         CaseLifecycleWorkflow.run, input, id=workflow_id(input.case_number), task_queue=queue
     )
+
+
+async def state_when(
+    handle: WorkflowHandle[Any, Any], predicate: Callable[[CaseLifecycleState], bool], seconds: float = 20
+) -> CaseLifecycleState:
+    """The workflow's state once ``predicate`` holds (the start reads the case record
+    asynchronously, so a query right after start may come before it)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        state: CaseLifecycleState = await handle.query(QUERY_STATE, result_type=CaseLifecycleState)
+        if predicate(state):
+            return state
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"state never matched: {state}")
+        await asyncio.sleep(0.05)
 
 
 async def current_details(handle: WorkflowHandle[Any, Any]) -> str:
