@@ -258,6 +258,10 @@ class SqlComplaintRepository:
             await _enqueue(session, record, messages)
             return record
 
+    async def announce(self, record: ComplaintRecord, messages: MessageBuilder) -> None:
+        async with session_scope(self.sessions) as session:
+            await _enqueue(session, record, messages)
+
     async def get(self, service_request_id: str) -> ComplaintRecord | None:
         async with self.sessions() as session:
             row = (

@@ -230,7 +230,12 @@ class IntakeService:
         )
 
     async def _resume(self, record: ComplaintRecord, *, replayed: bool) -> Outcome:
+        was_done = record.state is ProcessingState.DONE
         record = await self.advance(record)
+        if replayed and was_done and record.channel in CHANNELS_311:
+            # The 311 system sent it again, so it may have missed our answer: the stored
+            # outcome goes back on the updates subject again (nothing else is repeated).
+            await self.complaints.announce(record, self._replay_messages)
         return record.to_outcome(replayed=replayed)
 
     async def advance(self, record: ComplaintRecord) -> ComplaintRecord:
@@ -373,6 +378,11 @@ class IntakeService:
                 )
             )
         return messages
+
+    def _replay_messages(self, record: ComplaintRecord) -> Sequence[OutboxMessage]:
+        # A fresh message id: this is a new answer to a new request, which JetStream's
+        # dedupe window must not swallow.
+        return [OutboxMessage(SUBJECT_311_UPDATES, to_open311(public_view(record)), str(uuid.uuid4()))]
 
     async def resume_unfinished(self, older_than_seconds: float = 120.0, limit: int = 100) -> int:
         """Finish complaints whose processing stopped part-way (a crash on a channel with no

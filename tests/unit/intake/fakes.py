@@ -141,6 +141,9 @@ class FakeComplaintRepository:
         self.outbox.extend(messages(record))
         return record
 
+    async def announce(self, record: ComplaintRecord, messages: MessageBuilder) -> None:
+        self.outbox.extend(messages(record))
+
     async def get(self, service_request_id: str) -> ComplaintRecord | None:
         return next((r for r in self.records.values() if r.service_request_id == service_request_id), None)
 

@@ -195,8 +195,11 @@ async def test_retry_of_the_same_311_id_replays_the_stored_outcome(world: World)
     assert again.case_number == first.case_number
     assert len(world.repo.records) == 1
     assert len(world.cases.calls) == 1 and world.workflows.calls == 1
+    # The 311 system gets the stored answer again; no second event for reporting.
     updates = [m for m in world.repo.outbox if m.subject == SUBJECT_311_UPDATES]
-    assert len(updates) == 1
+    assert len(updates) == 2 and updates[0].payload == updates[1].payload
+    assert updates[0].msg_id != updates[1].msg_id
+    assert [m.subject for m in world.repo.outbox].count("bylaw.events.complaint.received") == 1
 
 
 async def test_the_same_id_from_another_client_is_another_complaint(world: World) -> None:
