@@ -76,6 +76,7 @@ class CaseLifecycleWorkflow:
         # against the same old status.
         self._lock = asyncio.Lock()
         self._closing = False
+        self._changes_this_run = 0
         if input.carried is not None:
             self._state = dataclasses.replace(input.carried, runs=input.carried.runs + 1)
             return
@@ -146,6 +147,7 @@ class CaseLifecycleWorkflow:
             seq = self._state.transitions + 1
             await self._record_status(target, seq, request.reason, request.actor)
             self._state.transitions = seq
+            self._changes_this_run += 1
             self._state.status = target.value
             self._state.timeline.append(
                 TimelineEntry(
@@ -308,6 +310,9 @@ class CaseLifecycleWorkflow:
         return self._state.status == rules.CaseStatus.CLOSED.value
 
     def _history_too_long(self) -> bool:
+        if self._changes_this_run == 0:
+            # A fresh run has nothing new to carry; continuing again would only loop.
+            return False
         info = workflow.info()
         limit = self._input.history_event_limit
         return info.is_continue_as_new_suggested() or (0 < limit <= info.get_current_history_length())
