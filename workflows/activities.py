@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import grpc
 from bylaw.v1 import cases_pb2, common_pb2
-from bylaw.v1.cases_pb2_grpc import CasesServiceStub
 from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -28,6 +28,9 @@ from services.common.errors import (
     NotFound,
 )
 from services.common.grpc_client import domain_error_from_rpc
+
+if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
+    from bylaw.v1.cases_pb2_grpc import CasesServiceAsyncStub
 
 RECORD_STATUS = "record_status"
 GET_CASE = "get_case"
@@ -52,6 +55,7 @@ class RecordStatusInput:
     occurred_at: datetime
     reason: str = ""
     actor: str = ""
+    outcome: str = ""  # closure outcome, only with status "closed"
 
 
 @dataclass
@@ -109,7 +113,7 @@ def application_error(err: grpc.aio.AioRpcError | grpc.RpcError) -> BaseExceptio
 
 
 class CaseActivities:
-    def __init__(self, cases: CasesServiceStub) -> None:
+    def __init__(self, cases: CasesServiceAsyncStub) -> None:
         self._cases = cases
 
     @activity.defn(name=RECORD_STATUS)
@@ -123,6 +127,7 @@ class CaseActivities:
                     status=status_to_proto(request.status),
                     step_key=request.step_key,
                     reason=request.reason,
+                    outcome=request.outcome,
                     actor=_actor(request.actor),
                     occurred_at=occurred_at,
                 ),

@@ -174,7 +174,7 @@ class CaseLifecycleWorkflow:
             seq = self._state.transitions + 1
             try:
                 await self._record_status(
-                    rules.CaseStatus.CLOSED, seq, f"{outcome.value}: {request.reason}", request.actor
+                    rules.CaseStatus.CLOSED, seq, request.reason, request.actor, outcome=outcome.value
                 )
             except ApplicationError:
                 self._closing = False
@@ -222,7 +222,9 @@ class CaseLifecycleWorkflow:
             raise _rejection(violation) from None
         return outcome
 
-    async def _record_status(self, status: rules.CaseStatus, seq: int, reason: str, actor: str) -> None:
+    async def _record_status(
+        self, status: rules.CaseStatus, seq: int, reason: str, actor: str, outcome: str = ""
+    ) -> None:
         case_number = self._state.case_number
         try:
             await workflow.execute_activity_method(
@@ -235,6 +237,7 @@ class CaseLifecycleWorkflow:
                     occurred_at=workflow.now(),
                     reason=reason,
                     actor=actor or SYSTEM,
+                    outcome=outcome,
                 ),
                 start_to_close_timeout=RECORD_STATUS_START_TO_CLOSE,
                 schedule_to_close_timeout=RECORD_STATUS_SCHEDULE_TO_CLOSE,

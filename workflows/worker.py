@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING, cast
 
 from bylaw.v1.cases_pb2_grpc import CasesServiceStub
 from temporalio.client import Client
@@ -25,6 +26,9 @@ from services.common.settings import Settings, get_settings
 from workflows.activities import CaseActivities
 from workflows.case_lifecycle import CaseLifecycleWorkflow
 from workflows.search_attributes import ensure_search_attributes
+
+if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
+    from bylaw.v1.cases_pb2_grpc import CasesServiceAsyncStub
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +64,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     await ensure_search_attributes(client, settings.temporal_namespace)
     channel = insecure_channel(settings.cases_addr)
     try:
-        worker = build_worker(client, CaseActivities(CasesServiceStub(channel)), settings.temporal_task_queue)
+        cases = cast("CasesServiceAsyncStub", CasesServiceStub(channel))
+        worker = build_worker(client, CaseActivities(cases), settings.temporal_task_queue)
         async with worker:
             log.info(
                 "worker started",

@@ -263,7 +263,8 @@ async def test_close_case_ends_the_workflow_with_its_outcome(env: WorkflowEnviro
         assert result.days_open >= 10
         assert fake.calls[-1].status == "closed"
         assert fake.calls[-1].step_key == "BL-2026-000105:2:closed"
-        assert fake.calls[-1].reason == "dismissed: no contravention found on inspection"
+        assert fake.calls[-1].outcome == "dismissed"
+        assert fake.calls[-1].reason == "no contravention found on inspection"
 
         state = await _state(handle)  # completed workflows still answer queries
         assert state.status == "closed" and state.outcome == "dismissed"
