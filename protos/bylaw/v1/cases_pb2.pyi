@@ -479,7 +479,9 @@ class RecordStatusRequest(_message.Message):
     reason: _builtins.str
     outcome: _builtins.str
     """Closure outcome, required when status is CLOSED: "voluntary_compliance",
-    "order_compliance", "remediation", "prosecution" or "dismissed" (product spec, Close).
+    "order_compliance", "remediation", "prosecution", "dismissed" (product spec, Close),
+    or "referred"/"rejected" to close a referred/rejected case. When empty, a reason of
+    the form "<outcome>: <text>" supplies it.
     """
     @_builtins.property
     def actor(self) -> _common_pb2.Actor: ...

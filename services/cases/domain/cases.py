@@ -43,8 +43,11 @@ NOT_OPEN_STATUSES = frozenset(
     {CaseStatus.CLOSED, CaseStatus.REFERRED, CaseStatus.REJECTED, CaseStatus.COMPLIED}
 )
 OPEN_STATUSES = frozenset(CaseStatus) - NOT_OPEN_STATUSES
-# Finished for good: a later complaint about the same matter opens a new case.
+# Finished: a later complaint about the same matter opens a new case, and no officer is
+# assigned any more. A referred or rejected case still gets closed (with the matching
+# outcome); a closed case takes no further status.
 TERMINAL_STATUSES = frozenset({CaseStatus.CLOSED, CaseStatus.REFERRED, CaseStatus.REJECTED})
+_CLOSE_ONLY = {CaseStatus.REFERRED: "referred", CaseStatus.REJECTED: "rejected"}
 
 
 class Priority(StrEnum):
@@ -76,6 +79,8 @@ class Outcome(StrEnum):
     REMEDIATION = "remediation"
     PROSECUTION = "prosecution"
     DISMISSED = "dismissed"
+    REFERRED = "referred"  # closes a referred case (policy 6.5.9, 6.11.2)
+    REJECTED = "rejected"  # closes a rejected complaint (policy 4.4, 4.11, 6.2.1 g)
 
 
 # Outcomes that confirm the property complied (policy 6.6.3).
@@ -177,25 +182,52 @@ class Assignment:
 # --- recording a status -------------------------------------------------------------------
 
 
+def closing_outcome(outcome: str, reason: str) -> str:
+    """The closing outcome given, or, when the field is empty, one stated as the reason's
+    prefix ("voluntary_compliance: owner cut the grass"), the form the case workflow uses
+    in its reasons."""
+    if outcome.strip():
+        return outcome.strip()
+    head, sep, _ = reason.partition(":")
+    return head.strip() if sep and head.strip() in {o.value for o in Outcome} else ""
+
+
 def check_transition(case: Case, to_status: CaseStatus, outcome: str, reason: str) -> Outcome | None:
     """Validates recording ``to_status`` on ``case``; returns the closing outcome."""
-    if case.status in TERMINAL_STATUSES:
+    if case.status is CaseStatus.CLOSED:
         raise FailedPrecondition(
-            f"case {case.case_number} is {case.status.value}; a finished case is not reopened "
+            f"case {case.case_number} is closed; a closed case is not reopened "
             "(a new complaint opens a new case, policy 6.6.1)"
+        )
+    if case.status in _CLOSE_ONLY and to_status is not CaseStatus.CLOSED:
+        raise FailedPrecondition(
+            f"case {case.case_number} is {case.status.value}; it can only be closed "
+            f"(outcome {_CLOSE_ONLY[case.status]})"
         )
     violations: list[FieldViolation] = []
     if to_status is CaseStatus.RECEIVED:
         violations.append(FieldViolation("status", "received is only the initial status of a case"))
     parsed: Outcome | None = None
     if to_status is CaseStatus.CLOSED:
+        given = closing_outcome(outcome, reason)
         try:
-            parsed = Outcome(outcome.strip())
+            parsed = Outcome(given)
         except ValueError:
             allowed = ", ".join(o.value for o in Outcome)
             violations.append(
                 FieldViolation("outcome", f"closing a case requires an outcome: one of {allowed}")
             )
+        else:
+            # A referral or rejection closes as such, and only such a case closes that way.
+            expected = _CLOSE_ONLY.get(case.status)
+            if (expected or parsed.value in _CLOSE_ONLY.values()) and parsed.value != expected:
+                violations.append(
+                    FieldViolation(
+                        "outcome",
+                        f"a {case.status.value} case cannot close as {parsed.value}"
+                        + (f"; it closes as {expected}" if expected else ""),
+                    )
+                )
     elif outcome.strip():
         violations.append(FieldViolation("outcome", "is only recorded when the status is closed"))
     if to_status is CaseStatus.REJECTED and not reason.strip():
@@ -223,10 +255,10 @@ def apply_status(case: Case, change: StatusChange, outcome: Outcome | None) -> N
         case.outcome = outcome.value if outcome else ""
         if outcome in COMPLIANCE_OUTCOMES and case.compliance_confirmed_at is None:
             case.compliance_confirmed_at = change.occurred_at
-    elif change.to_status in TERMINAL_STATUSES:
-        case.closed_at = change.occurred_at
     else:
-        # Found out of compliance again (e.g. complied → reinspection): not confirmed any more.
+        # Any other status means compliance is not (or no longer) confirmed, e.g. a
+        # complied case that failed re-inspection. Referred and rejected cases get their
+        # closed_at from the closing step that follows.
         case.compliance_confirmed_at = None
 
 
@@ -303,12 +335,15 @@ def decide(
 
 # --- restricted access (policy 6.10) ------------------------------------------------------
 
-RESTRICTED_ROLES = frozenset({"supervisor", "restricted_cases"})
+# "system" is the identity internal services use when acting on their own authority (the
+# case workflow reading the case it runs); the gateway never grants it to a person.
+RESTRICTED_ROLES = frozenset({"supervisor", "restricted_cases", "system"})
 
 
 def may_see_restricted(roles: Iterable[str]) -> bool:
     """Complaints against Town staff or Council members stay confidential (policy 6.10):
-    only supervisors and staff given the ``restricted_cases`` role see them."""
+    only supervisors and staff given the ``restricted_cases`` role see them (and the
+    system's own services, which need them to run the case)."""
     return not RESTRICTED_ROLES.isdisjoint(roles)
 
 

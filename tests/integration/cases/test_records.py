@@ -229,3 +229,21 @@ async def test_every_state_change_is_audited_and_the_log_is_append_only(cases: C
         async with cases.app_sessions() as session:
             with pytest.raises(DBAPIError, match="append-only"):
                 await session.execute(text(statement))
+
+
+async def test_workflow_style_calls_referral_close_and_restricted_read(cases: CasesHarness) -> None:
+    """What the case workflow sends: actor role "system", the outcome as reason prefix."""
+    await seed_roll(cases.stub)
+    system = common_pb2.Actor(subject="system:case-lifecycle", roles=["system"])
+    secret = (await cases.stub.OpenCase(open_request(address="12 John St", restricted=True))).case.case_number
+    assert (await cases.stub.GetCase(cases_pb2.GetCaseRequest(case_number=secret, actor=system))).restricted
+    await cases.stub.RecordStatus(
+        record(secret, common_pb2.CASE_STATUS_REFERRED, "refer", reason="trespassing: OPP (6.11.2)")
+    )
+    closed = await cases.stub.RecordStatus(
+        record(
+            secret, common_pb2.CASE_STATUS_CLOSED, "close", reason="referred: complainant told to call OPP"
+        )
+    )
+    assert closed.status == common_pb2.CASE_STATUS_CLOSED and closed.outcome == "referred"
+    assert closed.HasField("closed_at")

@@ -107,6 +107,46 @@ def test_finished_cases_are_not_reopened(terminal: CaseStatus) -> None:
         check_transition(make_case(terminal), CaseStatus.UNDER_INVESTIGATION, "", "")
 
 
+def test_a_closed_case_takes_no_further_status() -> None:
+    with pytest.raises(FailedPrecondition):
+        check_transition(make_case(CaseStatus.CLOSED), CaseStatus.CLOSED, "dismissed", "")
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"), [(CaseStatus.REFERRED, "referred"), (CaseStatus.REJECTED, "rejected")]
+)
+def test_referred_and_rejected_close_with_their_own_outcome(status: CaseStatus, outcome: str) -> None:
+    case = make_case(status)
+    assert check_transition(case, CaseStatus.CLOSED, outcome, "") == Outcome(outcome)
+    with pytest.raises(InvalidArgument) as err:
+        check_transition(case, CaseStatus.CLOSED, "dismissed", "")
+    assert err.value.violations[0].field == "outcome"
+    # ...and only such a case closes that way.
+    with pytest.raises(InvalidArgument):
+        check_transition(make_case(CaseStatus.UNDER_INVESTIGATION), CaseStatus.CLOSED, outcome, "")
+
+
+def test_referral_waits_for_closing_to_set_closed_at() -> None:
+    case = make_case()
+    apply_status(case, change(CaseStatus.REFERRED), None)
+    assert case.closed_at is None
+    apply_status(case, change(CaseStatus.CLOSED, T0 + timedelta(days=1)), Outcome.REFERRED)
+    assert case.closed_at == T0 + timedelta(days=1) and case.outcome == "referred"
+
+
+def test_outcome_may_be_stated_as_the_reason_prefix() -> None:
+    """The case workflow writes "<outcome>: <reason>"; an explicit field wins."""
+    case = make_case(CaseStatus.COMPLIED)
+    assert check_transition(case, CaseStatus.CLOSED, "", "order_compliance: fence repaired") is (
+        Outcome.ORDER_COMPLIANCE
+    )
+    assert (
+        check_transition(case, CaseStatus.CLOSED, "remediation", "order_compliance: x") is Outcome.REMEDIATION
+    )
+    with pytest.raises(InvalidArgument):
+        check_transition(case, CaseStatus.CLOSED, "", "owner complied: fence repaired")
+
+
 def test_complied_case_can_still_move_on() -> None:
     assert (
         check_transition(make_case(CaseStatus.COMPLIED), CaseStatus.CLOSED, "voluntary_compliance", "")
@@ -238,6 +278,7 @@ def test_nothing_before_creates() -> None:
         (("officer", "clerk", "front_counter"), False),
         (("supervisor",), True),
         (("officer", "restricted_cases"), True),
+        (("system",), True),
     ],
 )
 def test_restricted_cases_visible_only_to_supervisor_or_restricted_role(
