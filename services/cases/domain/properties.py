@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from services.cases.domain.addresses import normalise_address
 from services.cases.domain.geo import Point, point_violations
+from services.cases.domain.validation import too_long
 from services.common.errors import FieldViolation
 
 ROLL_NUMBER_DIGITS = 19
@@ -145,6 +146,9 @@ class PropertyBatchValidator:
             problems.append(
                 FieldViolation(f"{prefix}.zone_code", "must be a short code (letters, digits, -_.)")
             )
+        problems += too_long(
+            [(f"{prefix}.land_use", "land_use", prop.land_use), (f"{prefix}.ward", "ward", prop.ward)]
+        )
         self.total_violations += len(problems)
         room = self.max_reported - len(self.violations)
         self.violations.extend(problems[: max(room, 0)])
@@ -173,6 +177,7 @@ def officer_violations(index: int, officer: Officer) -> list[FieldViolation]:
         out.append(FieldViolation(f"{prefix}.officer_id", "is required: a short id (letters, digits, -_.)"))
     if not officer.display_name.strip():
         out.append(FieldViolation(f"{prefix}.display_name", "is required"))
+    out += too_long([(f"{prefix}.badge_number", "badge_number", officer.badge_number)])
     if officer.department not in DEPARTMENTS:
         allowed = ", ".join(sorted(DEPARTMENTS))
         out.append(

@@ -53,6 +53,7 @@ from services.cases.domain.properties import (
     is_roll_number,
     officer_violations,
 )
+from services.cases.domain.validation import too_long
 from services.cases.domain.zones import ZoneIndex, zone_violations
 from services.cases.service_layer.commands import (
     Actor,
@@ -162,6 +163,18 @@ class CasesService:
                     "location", "needs an address, an assessment roll number or a GPS point", "4.10"
                 )
             )
+        violations += too_long(
+            [
+                ("complaint_id", "complaint_id", cmd.complaint_id),
+                ("service_code", "service_code", cmd.service_code),
+                ("bylaw_number", "bylaw_number", cmd.bylaw_number),
+                ("matrix_version", "matrix_version", cmd.matrix_version),
+                ("channel", "channel", cmd.channel),
+                ("location.address_id", "location.address_id", cmd.location.address_id),
+                ("location.postal_code", "location.postal_code", cmd.location.postal_code),
+                ("actor.subject", "actor.subject", cmd.actor.subject),
+            ]
+        )
         if violations:
             raise InvalidArgument(violations)
         return await self._write(lambda uow: self._open_case(uow, cmd, address))
@@ -468,6 +481,9 @@ class CasesService:
             violations.append(FieldViolation("status", "is required: a case status name"))
         if not cmd.step_key.strip():
             violations.append(FieldViolation("step_key", "is required (idempotency key of the transition)"))
+        violations += too_long(
+            [("step_key", "step_key", cmd.step_key), ("actor.subject", "actor.subject", cmd.actor.subject)]
+        )
         if violations:
             raise InvalidArgument(violations)
         assert cmd.status is not None
@@ -529,6 +545,13 @@ class CasesService:
             violations.append(FieldViolation("officer_id", "is required"))
         if not cmd.step_key.strip():
             violations.append(FieldViolation("step_key", "is required (idempotency key of the assignment)"))
+        violations += too_long(
+            [
+                ("officer_id", "officer_id", cmd.officer_id),
+                ("step_key", "step_key", cmd.step_key),
+                ("actor.subject", "actor.subject", cmd.actor.subject),
+            ]
+        )
         if violations:
             raise InvalidArgument(violations)
 

@@ -142,3 +142,12 @@ def test_zone_index_finds_the_containing_zone_and_prefers_the_smaller() -> None:
     assert index.zone_of(Point(45.0, -75.0)) == ""
     # On the boundary counts as inside (covers, not contains).
     assert index.zone_of(Point(44.24, -76.955)) == "CORE"
+
+
+def test_long_land_use_and_badge_are_named() -> None:
+    v = PropertyBatchValidator()
+    v.check(0, Property("1121010001001000000", "1 A St", land_use="x" * 65))
+    assert [x.field for x in v.outcome()] == ["properties[0].land_use"]
+    assert [x.field for x in officer_violations(0, Officer("A", "A", "b" * 65, "BE"))] == [
+        "officers[0].badge_number"
+    ]

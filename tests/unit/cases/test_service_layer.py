@@ -280,6 +280,19 @@ async def test_open_case_validation_names_the_field(svc: CasesService, command: 
     assert field in [v.field for v in err.value.violations]
 
 
+async def test_oversized_fields_are_named_not_database_errors(svc: CasesService) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        await svc.open_case(
+            OpenCase(
+                "S" * 129, "noise", Priority.LOW, Location(address="1 A St", postal_code="K7R 1A1 EXTRA-LONG")
+            )
+        )
+    assert {v.field for v in err.value.violations} == {"complaint_id", "location.postal_code"}
+    with pytest.raises(InvalidArgument) as status_err:
+        await svc.record_status(RecordStatus("BL-2026-000001", CaseStatus.COMPLIED, "k" * 201))
+    assert status_err.value.violations[0].field == "step_key"
+
+
 async def test_unknown_roll_number_alone_is_not_a_location(svc: CasesService) -> None:
     with pytest.raises(InvalidArgument) as err:
         await svc.open_case(cmd("SR-1", address_id="1121999999999990000"))
