@@ -3,6 +3,7 @@ publishes events, stops cleanly on SIGTERM), and the demo town loaded through it
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,9 +12,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import nats
 import pytest
 from bylaw.v1 import cases_pb2
 from bylaw.v1.cases_pb2_grpc import CasesServiceStub
+from nats.js.api import DeliverPolicy
 
 from devstack.demo_town import generate_town, seed_demo_town
 from devstack.processes import free_port
@@ -61,7 +64,7 @@ def cases_process(database_url: str, nats_url: str, tmp_path: Path) -> Iterator[
         log.close()
 
 
-async def test_demo_town_seeds_idempotently_through_the_service(cases_process: str) -> None:
+async def test_demo_town_seeds_idempotently_through_the_service(cases_process: str, nats_url: str) -> None:
     town = generate_town()
     calls: list[tuple[str, int, int]] = []
     first = await seed_demo_town(cases_process, progress=lambda s, d, t: calls.append((s, d, t)))
@@ -85,9 +88,19 @@ async def test_demo_town_seeds_idempotently_through_the_service(cases_process: s
         assert (summary.properties, summary.officers, summary.zones) == (300, 6, 4)
         # A complaint at a demo parcel matches it, takes its zone and is routed.
         parcel = next(p for p in town.properties if p.zone_code == "NORTH")
-        opened = await stub.OpenCase(
-            open_request(address=parcel.address, service_code="noise", enforced_by=("BE", "OPP"))
-        )
+        nc = await nats.connect(nats_url)
+        try:
+            sub = await nc.jetstream().subscribe(
+                "bylaw.events.case.created", deliver_policy=DeliverPolicy.NEW
+            )
+            opened = await stub.OpenCase(
+                open_request(address=parcel.address, service_code="noise", enforced_by=("BE", "OPP"))
+            )
+            # The process's outbox relay publishes the event.
+            event = json.loads((await sub.next_msg(timeout=15)).data)
+            assert event["case_number"] == opened.case.case_number
+        finally:
+            await nc.drain()
         assert opened.property_match.property.roll_number == parcel.roll_number
         assert opened.case.zone_code == "NORTH"
         assert opened.case.assigned_officer_id == "OFF-BE-02"  # noise specialist
