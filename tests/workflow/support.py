@@ -27,7 +27,13 @@ from workflows.activities import (
     RecordStatusResult,
 )
 from workflows.case_lifecycle import CaseLifecycleWorkflow
-from workflows.contracts import QUERY_STATE, CaseLifecycleInput, CaseLifecycleState, workflow_id
+from workflows.contracts import (
+    QUERY_STATE,
+    SEARCH_ATTRIBUTE_KEYS,
+    CaseLifecycleInput,
+    CaseLifecycleState,
+    workflow_id,
+)
 
 RECEIVED_AT = datetime(2026, 11, 20, 20, 30, tzinfo=UTC)  # Friday 15:30 in Toronto
 
@@ -135,5 +141,10 @@ async def current_details(handle: WorkflowHandle[Any, Any]) -> str:
 
 
 async def search_attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
+    """Our custom search attributes as the server reports them (system ones, such as the
+    dev server's BuildIds, left out)."""
+    ours = {key.name for key in SEARCH_ATTRIBUTE_KEYS}
     description = await handle.describe()
-    return {pair.key.name: pair.value for pair in description.typed_search_attributes}
+    return {
+        pair.key.name: pair.value for pair in description.typed_search_attributes if pair.key.name in ours
+    }

@@ -1,0 +1,118 @@
+"""Fixtures for the workflow integration tests: a Temporal client on the real dev server,
+fresh namespaces, and a small fake cases service served over real gRPC (grpc.aio with the
+same server wiring and domain-error interceptor the real services use)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import pytest
+from bylaw.v1 import cases_pb2, cases_pb2_grpc, common_pb2
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from devstack.processes import free_port
+from services.common.errors import DomainError, NotFound
+from services.common.grpc_server import ServiceRegistration, build_server
+
+
+@dataclass
+class FakeCasesServicer(cases_pb2_grpc.CasesServiceServicer):
+    """GetCase and RecordStatus over an in-memory dict, idempotent on step_key like the
+    real service; ``refuse`` maps a status to the domain error to raise for it."""
+
+    cases: dict[str, cases_pb2.Case] = field(default_factory=dict)
+    refuse: dict[str, DomainError] = field(default_factory=dict)
+    record_calls: list[cases_pb2.RecordStatusRequest] = field(default_factory=list)
+    steps: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add_case(self, case_number: str, *, zone: str = "", officer: str = "") -> None:
+        self.cases[case_number] = cases_pb2.Case(
+            case_number=case_number,
+            status=common_pb2.CASE_STATUS_RECEIVED,
+            priority=common_pb2.PRIORITY_HIGH,
+            service_code="pool-fence",
+            bylaw_number="2010-0049",
+            zone_code=zone,
+            assigned_officer_id=officer,
+        )
+
+    async def GetCase(
+        self, request: cases_pb2.GetCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> cases_pb2.Case:
+        if request.case_number not in self.cases:
+            raise NotFound(f"case {request.case_number} not found")
+        return self.cases[request.case_number]
+
+    async def RecordStatus(
+        self, request: cases_pb2.RecordStatusRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> cases_pb2.Case:
+        self.record_calls.append(request)
+        name = common_pb2.CaseStatus.Name(request.status).removeprefix("CASE_STATUS_").lower()
+        if name in self.refuse:
+            raise self.refuse[name]
+        case = self.cases.get(request.case_number)
+        if case is None:
+            raise NotFound(f"case {request.case_number} not found")
+        key = (request.case_number, request.step_key)
+        if key not in self.steps:
+            self.steps[key] = request.status
+            case.status = request.status
+            case.outcome = request.outcome
+        return case
+
+
+@dataclass
+class FakeCases:
+    servicer: FakeCasesServicer
+    address: str
+
+
+@pytest.fixture
+async def fake_cases() -> AsyncIterator[FakeCases]:
+    # The generated stub types mark every RPC abstract; the runtime base answers the ones
+    # not overridden with UNIMPLEMENTED, which is what a fake should do.
+    servicer = FakeCasesServicer()  # type: ignore[abstract]
+    address = f"127.0.0.1:{free_port()}"
+    server, _health, _port = await build_server(
+        [
+            ServiceRegistration(
+                "bylaw.v1.CasesService", cases_pb2_grpc.add_CasesServiceServicer_to_server, servicer
+            )
+        ],
+        address,
+    )
+    await server.start()
+    try:
+        yield FakeCases(servicer, address)
+    finally:
+        await server.stop(1)
+
+
+@pytest.fixture
+async def temporal_client(temporal_address: str) -> Client:
+    return await Client.connect(temporal_address)
+
+
+async def new_namespace(client: Client) -> str:
+    """A fresh namespace on the dev server, usable once it answers describe."""
+    name = f"ns-{uuid.uuid4().hex[:10]}"
+    await client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(namespace=name, workflow_execution_retention_period=Duration(seconds=86400))
+    )
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        try:
+            await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=name))
+            return name
+        except RPCError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
