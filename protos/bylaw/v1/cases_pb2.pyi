@@ -545,6 +545,89 @@ class AssignCaseRequest(_message.Message):
 Global___AssignCaseRequest: _TypeAlias = AssignCaseRequest  # noqa: Y015
 
 @_typing.final
+class ListStatusHistoryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStatusHistoryRequest: _TypeAlias = ListStatusHistoryRequest  # noqa: Y015
+
+@_typing.final
+class StatusHistoryEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    FROM_STATUS_FIELD_NUMBER: _builtins.int
+    TO_STATUS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    ACTOR_SUBJECT_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    step_key: _builtins.str
+    from_status: _common_pb2.CaseStatus.ValueType
+    """UNSPECIFIED for the initial "received" """
+    to_status: _common_pb2.CaseStatus.ValueType
+    reason: _builtins.str
+    outcome: _builtins.str
+    actor_subject: _builtins.str
+    """staff or system identity, never a complainant"""
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        step_key: _builtins.str = ...,
+        from_status: _common_pb2.CaseStatus.ValueType = ...,
+        to_status: _common_pb2.CaseStatus.ValueType = ...,
+        reason: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        actor_subject: _builtins.str = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_subject", b"actor_subject", "from_status", b"from_status", "occurred_at", b"occurred_at", "outcome", b"outcome", "reason", b"reason", "step_key", b"step_key", "to_status", b"to_status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatusHistoryEntry: _TypeAlias = StatusHistoryEntry  # noqa: Y015
+
+@_typing.final
+class ListStatusHistoryResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatusHistoryEntry]: ...
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___StatusHistoryEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStatusHistoryResponse: _TypeAlias = ListStatusHistoryResponse  # noqa: Y015
+
+@_typing.final
 class LookupPropertyRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -59,6 +59,11 @@ class CasesServiceStub:
                 request_serializer=bylaw_dot_v1_dot_cases__pb2.AssignCaseRequest.SerializeToString,
                 response_deserializer=bylaw_dot_v1_dot_cases__pb2.Case.FromString,
                 _registered_method=True)
+        self.ListStatusHistory = channel.unary_unary(
+                '/bylaw.v1.CasesService/ListStatusHistory',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.ListStatusHistoryRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.ListStatusHistoryResponse.FromString,
+                _registered_method=True)
         self.LookupProperty = channel.unary_unary(
                 '/bylaw.v1.CasesService/LookupProperty',
                 request_serializer=bylaw_dot_v1_dot_cases__pb2.LookupPropertyRequest.SerializeToString,
@@ -127,6 +132,14 @@ class CasesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListStatusHistory(self, request, context):
+        """The case's status timeline in the order it was recorded (spec 1.3). Same
+        visibility as GetCase.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def LookupProperty(self, request, context):
         """Assessment roll.
         """
@@ -187,6 +200,11 @@ def add_CasesServiceServicer_to_server(servicer, server):
                     servicer.AssignCase,
                     request_deserializer=bylaw_dot_v1_dot_cases__pb2.AssignCaseRequest.FromString,
                     response_serializer=bylaw_dot_v1_dot_cases__pb2.Case.SerializeToString,
+            ),
+            'ListStatusHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStatusHistory,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.ListStatusHistoryRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.ListStatusHistoryResponse.SerializeToString,
             ),
             'LookupProperty': grpc.unary_unary_rpc_method_handler(
                     servicer.LookupProperty,
@@ -349,6 +367,33 @@ class CasesService:
             '/bylaw.v1.CasesService/AssignCase',
             bylaw_dot_v1_dot_cases__pb2.AssignCaseRequest.SerializeToString,
             bylaw_dot_v1_dot_cases__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStatusHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/ListStatusHistory',
+            bylaw_dot_v1_dot_cases__pb2.ListStatusHistoryRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.ListStatusHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

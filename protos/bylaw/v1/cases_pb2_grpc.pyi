@@ -49,6 +49,10 @@ class CasesServiceStub:
     """Assigns (or reassigns) the responsible officer. Idempotent on (case_number, step_key).
     OpenCase already assigns automatically by zone and specialty (spec 1.2).
     """
+    ListStatusHistory: _grpc.UnaryUnaryMultiCallable[_cases_pb2.ListStatusHistoryRequest, _cases_pb2.ListStatusHistoryResponse]
+    """The case's status timeline in the order it was recorded (spec 1.3). Same
+    visibility as GetCase.
+    """
     LookupProperty: _grpc.UnaryUnaryMultiCallable[_cases_pb2.LookupPropertyRequest, _cases_pb2.LookupPropertyResponse]
     """Assessment roll."""
     ImportProperties: _grpc.StreamUnaryMultiCallable[_cases_pb2.Property, _cases_pb2.ImportSummary]
@@ -77,6 +81,10 @@ class CasesServiceAsyncStub(CasesServiceStub):
     AssignCase: _aio.UnaryUnaryMultiCallable[_cases_pb2.AssignCaseRequest, _cases_pb2.Case]  # type: ignore[assignment]
     """Assigns (or reassigns) the responsible officer. Idempotent on (case_number, step_key).
     OpenCase already assigns automatically by zone and specialty (spec 1.2).
+    """
+    ListStatusHistory: _aio.UnaryUnaryMultiCallable[_cases_pb2.ListStatusHistoryRequest, _cases_pb2.ListStatusHistoryResponse]  # type: ignore[assignment]
+    """The case's status timeline in the order it was recorded (spec 1.3). Same
+    visibility as GetCase.
     """
     LookupProperty: _aio.UnaryUnaryMultiCallable[_cases_pb2.LookupPropertyRequest, _cases_pb2.LookupPropertyResponse]  # type: ignore[assignment]
     """Assessment roll."""
@@ -133,6 +141,16 @@ class CasesServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_cases_pb2.Case, _abc.Awaitable[_cases_pb2.Case]]:
         """Assigns (or reassigns) the responsible officer. Idempotent on (case_number, step_key).
         OpenCase already assigns automatically by zone and specialty (spec 1.2).
+        """
+
+    @_abc_1.abstractmethod
+    def ListStatusHistory(
+        self,
+        request: _cases_pb2.ListStatusHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.ListStatusHistoryResponse, _abc.Awaitable[_cases_pb2.ListStatusHistoryResponse]]:
+        """The case's status timeline in the order it was recorded (spec 1.3). Same
+        visibility as GetCase.
         """
 
     @_abc_1.abstractmethod

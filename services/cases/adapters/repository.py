@@ -489,7 +489,8 @@ class SqlCaseRepository(CaseRepository):
             select(StatusHistoryRow)
             .join(CaseRow, CaseRow.id == StatusHistoryRow.case_id)
             .where(CaseRow.case_number == case_number)
-            .order_by(StatusHistoryRow.occurred_at, StatusHistoryRow.id)
+            # Recording order: the from→to chain, even if a step reports an earlier time.
+            .order_by(StatusHistoryRow.id)
         )
         return [self._change(case_number, r) for r in rows]
 

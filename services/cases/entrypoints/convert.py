@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from bylaw.v1 import cases_pb2, common_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from services.cases.domain.cases import Case, CaseStatus, Disposition, Priority
+from services.cases.domain.cases import Case, CaseStatus, Disposition, Priority, StatusChange
 from services.cases.domain.geo import Point
 from services.cases.domain.properties import ImportCounts, Officer, Property, PropertyMatch, Zone
 from services.cases.service_layer.commands import Actor, Location, TownSummary
@@ -192,3 +192,19 @@ def statuses_from_proto(values: Iterable[int]) -> frozenset[CaseStatus]:
             raise InvalidArgument(FieldViolation(f"statuses[{i}]", "must be a case status, not UNSPECIFIED"))
         out.add(status)
     return frozenset(out)
+
+
+def history_entry_to_proto(change: StatusChange) -> cases_pb2.StatusHistoryEntry:
+    return cases_pb2.StatusHistoryEntry(
+        step_key=change.step_key,
+        from_status=(
+            status_to_proto(CaseStatus(change.from_status))
+            if change.from_status
+            else common_pb2.CASE_STATUS_UNSPECIFIED
+        ),
+        to_status=status_to_proto(change.to_status),
+        reason=change.reason,
+        outcome=change.outcome,
+        actor_subject=change.actor_subject,
+        occurred_at=to_timestamp(change.occurred_at),
+    )

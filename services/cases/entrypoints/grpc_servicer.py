@@ -122,6 +122,14 @@ class CasesServicer(cases_pb2_grpc.CasesServiceServicer):
         )
         return convert.case_to_proto(case)
 
+    async def ListStatusHistory(  # noqa: N802 - gRPC method names
+        self, request: cases_pb2.ListStatusHistoryRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> cases_pb2.ListStatusHistoryResponse:
+        history = await self.service.history(request.case_number, _actor(request.actor, context))
+        return cases_pb2.ListStatusHistoryResponse(
+            entries=[convert.history_entry_to_proto(c) for c in history]
+        )
+
     async def LookupProperty(  # noqa: N802 - gRPC method names
         self, request: cases_pb2.LookupPropertyRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> cases_pb2.LookupPropertyResponse:

@@ -49,6 +49,11 @@ async def test_status_history_and_idempotent_steps(cases: CasesHarness) -> None:
                 {"n": number},
             )
         ).all()
+    timeline = await cases.stub.ListStatusHistory(
+        cases_pb2.ListStatusHistoryRequest(case_number=number, actor=OFFICER)
+    )
+    assert [e.step_key for e in timeline.entries] == ["opened", "assign", "notice-1", "close"]
+    assert timeline.entries[-1].outcome == "order_compliance"
     assert [tuple(r) for r in rows] == [
         ("opened", "", "received", "svc-intake"),
         ("assign", "received", "under_investigation", "worker"),

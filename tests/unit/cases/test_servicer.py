@@ -235,3 +235,32 @@ def test_every_domain_status_has_a_proto_value() -> None:
     from services.cases.domain.cases import CaseStatus
 
     assert {convert.status_from_proto(convert.status_to_proto(s)) for s in CaseStatus} == set(CaseStatus)
+
+
+async def test_status_history_rpc(servicer: CasesServicer) -> None:
+    ctx: Any = FakeContext()
+    number = (await servicer.OpenCase(open_request(restricted=True), ctx)).case.case_number
+    await servicer.RecordStatus(
+        cases_pb2.RecordStatusRequest(
+            case_number=number,
+            status=common_pb2.CASE_STATUS_UNDER_INVESTIGATION,
+            step_key="s1",
+            reason="visit",
+        ),
+        ctx,
+    )
+    supervisor = common_pb2.Actor(subject="s", roles=["supervisor"])
+    history = await servicer.ListStatusHistory(
+        cases_pb2.ListStatusHistoryRequest(case_number=number, actor=supervisor), ctx
+    )
+    assert [(e.from_status, e.to_status) for e in history.entries] == [
+        (common_pb2.CASE_STATUS_UNSPECIFIED, common_pb2.CASE_STATUS_RECEIVED),
+        (common_pb2.CASE_STATUS_RECEIVED, common_pb2.CASE_STATUS_UNDER_INVESTIGATION),
+    ]
+    assert history.entries[1].reason == "visit" and history.entries[0].actor_subject == "svc-intake"
+    assert history.entries[0].occurred_at.ToDatetime(tzinfo=UTC) == RECEIVED
+    with pytest.raises(NotFound):  # restricted (policy 6.10)
+        await servicer.ListStatusHistory(
+            cases_pb2.ListStatusHistoryRequest(case_number=number, actor=common_pb2.Actor(roles=["officer"])),
+            ctx,
+        )
