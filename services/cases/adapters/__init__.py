@@ -1,0 +1,1 @@
+"""Cases adapters: SQLAlchemy tables of the ``cases`` schema and the PostgreSQL repositories."""

@@ -1,0 +1,1 @@
+"""Cases entry points: the gRPC servicer and its protobuf conversions."""

@@ -1,0 +1,1 @@
+"""Cases use cases, their commands, and the storage ports they depend on."""

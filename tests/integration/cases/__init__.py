@@ -1,0 +1,1 @@
+"""Integration tests of the cases service against real PostgreSQL and NATS."""

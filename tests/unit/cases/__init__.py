@@ -1,0 +1,1 @@
+"""Unit tests of the cases service (domain, use cases with fakes, servicer, demo town)."""
