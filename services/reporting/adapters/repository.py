@@ -1,0 +1,308 @@
+"""The read model in PostgreSQL: idempotent writes keyed by event id, and the KPI and
+report queries (aggregation in SQL, arithmetic in ``domain.kpis``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict
+from datetime import datetime
+from types import TracebackType
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from services.reporting.adapters.orm import (
+    CaseRow,
+    ComplaintRow,
+    EmergencyActionRow,
+    EnforcementActionRow,
+    InspectionRow,
+    ProcessedEventRow,
+    StatusChangeRow,
+)
+from services.reporting.domain.facts import (
+    CaseFacts,
+    Complaint,
+    EmergencyAction,
+    EnforcementAction,
+    Inspection,
+    StatusChange,
+)
+from services.reporting.domain.kpis import COMPLIANCE_OUTCOMES, TERMINAL_STATUSES, ActivityItem, duration_days
+
+REPEAT = "repeat_after_compliance"
+
+
+class SqlReadModel:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- writing --------------------------------------------------------------------------
+
+    async def claim(
+        self,
+        *,
+        event_id: str,
+        event_type: str,
+        case_number: str,
+        occurred_at: datetime,
+        handled: bool,
+        summary: str,
+        note: str,
+    ) -> bool:
+        inserted = (
+            await self.session.execute(
+                insert(ProcessedEventRow)
+                .values(
+                    event_id=event_id[:100],
+                    event_type=event_type[:100],
+                    case_number=case_number[:64],
+                    occurred_at=occurred_at,
+                    handled=handled,
+                    summary=summary[:500],
+                    note=note,
+                )
+                .on_conflict_do_nothing(index_elements=[ProcessedEventRow.event_id])
+                .returning(ProcessedEventRow.event_id)
+            )
+        ).scalar_one_or_none()
+        return inserted is not None
+
+    async def upsert_case(self, facts: CaseFacts) -> None:
+        statement = insert(CaseRow).values(
+            case_number=facts.case_number,
+            service_code=facts.service_code,
+            priority=facts.priority,
+            zone_code=facts.zone_code,
+            received_at=facts.received_at,
+            restricted=facts.restricted,
+        )
+        new = statement.excluded
+        # Events may arrive in any order and some carry less than others: keep what is
+        # known, fill in what is not.
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[CaseRow.case_number],
+                set_={
+                    "service_code": func.coalesce(func.nullif(CaseRow.service_code, ""), new.service_code),
+                    "priority": func.coalesce(func.nullif(CaseRow.priority, ""), new.priority),
+                    "zone_code": func.coalesce(func.nullif(CaseRow.zone_code, ""), new.zone_code),
+                    "received_at": func.coalesce(CaseRow.received_at, new.received_at),
+                    "restricted": CaseRow.restricted | new.restricted,
+                },
+            )
+        )
+
+    async def _insert(self, row: type[object], values: dict[str, object]) -> None:
+        await self.session.execute(insert(row).values(**values).on_conflict_do_nothing())
+
+    async def add_complaint(self, complaint: Complaint) -> None:
+        await self._insert(ComplaintRow, vars_of(complaint))
+
+    async def add_status_change(self, change: StatusChange) -> None:
+        await self._insert(StatusChangeRow, vars_of(change))
+
+    async def add_inspection(self, inspection: Inspection) -> None:
+        await self._insert(InspectionRow, vars_of(inspection))
+
+    async def add_enforcement(self, action: EnforcementAction) -> None:
+        await self._insert(EnforcementActionRow, vars_of(action))
+
+    async def add_emergency(self, action: EmergencyAction) -> None:
+        await self._insert(EmergencyActionRow, vars_of(action))
+
+    # --- queries --------------------------------------------------------------------------
+
+    async def open_cases_at(self, moment: datetime) -> int:
+        latest_status = (
+            select(StatusChangeRow.to_status)
+            .where(StatusChangeRow.case_number == CaseRow.case_number, StatusChangeRow.occurred_at <= moment)
+            .order_by(StatusChangeRow.occurred_at.desc(), StatusChangeRow.event_id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(CaseRow)
+            .where(
+                CaseRow.received_at <= moment,
+                func.coalesce(latest_status, "received").not_in(TERMINAL_STATUSES),
+            )
+        )
+        return int(count or 0)
+
+    async def resolution_days(self, start: datetime, end: datetime) -> list[float]:
+        received = func.coalesce(StatusChangeRow.case_received_at, CaseRow.received_at)
+        rows = await self.session.execute(
+            select(received, StatusChangeRow.occurred_at)
+            .select_from(StatusChangeRow)
+            .outerjoin(CaseRow, CaseRow.case_number == StatusChangeRow.case_number)
+            .where(
+                StatusChangeRow.to_status == "closed",
+                StatusChangeRow.occurred_at >= start,
+                StatusChangeRow.occurred_at < end,
+                received.is_not(None),
+            )
+        )
+        return [duration_days(opened, closed) for opened, closed in rows.all()]
+
+    async def inspections_between(self, start: datetime, end: datetime) -> int:
+        count = await self.session.scalar(
+            select(func.count()).where(InspectionRow.inspected_at >= start, InspectionRow.inspected_at < end)
+        )
+        return int(count or 0)
+
+    async def compliance_outcomes(self, start: datetime, end: datetime) -> tuple[int, int]:
+        outcome = StatusChangeRow
+        notice = aliased(StatusChangeRow)
+        noticed_before = exists().where(
+            notice.case_number == outcome.case_number,
+            notice.to_status == "notice_issued",
+            notice.occurred_at <= outcome.occurred_at,
+        )
+        complied = or_(
+            outcome.to_status == "complied",
+            and_(
+                outcome.to_status == "closed",
+                outcome.outcome.in_(COMPLIANCE_OUTCOMES),
+                outcome.from_status != "complied",
+            ),
+        )
+        row = (
+            await self.session.execute(
+                select(
+                    func.count().filter(complied),
+                    func.count().filter(outcome.to_status == "escalated"),
+                ).where(outcome.occurred_at >= start, outcome.occurred_at < end, noticed_before)
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    async def recent_activity(self, as_of: datetime, limit: int) -> list[ActivityItem]:
+        rows = await self.session.execute(
+            select(
+                ProcessedEventRow.event_type,
+                ProcessedEventRow.case_number,
+                ProcessedEventRow.summary,
+                ProcessedEventRow.occurred_at,
+            )
+            .where(ProcessedEventRow.handled.is_(True), ProcessedEventRow.occurred_at <= as_of)
+            .order_by(ProcessedEventRow.occurred_at.desc(), ProcessedEventRow.event_id.desc())
+            .limit(limit)
+        )
+        return [ActivityItem(*row) for row in rows.all()]
+
+    async def events_applied(self) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(ProcessedEventRow)) or 0)
+
+    async def complaints_received(self, start: datetime, end: datetime) -> dict[str, int]:
+        code = func.coalesce(func.nullif(ComplaintRow.service_code, ""), CaseRow.service_code, "")
+        rows = await self.session.execute(
+            select(code, func.count())
+            .select_from(ComplaintRow)
+            .outerjoin(CaseRow, CaseRow.case_number == ComplaintRow.case_number)
+            .where(ComplaintRow.received_at >= start, ComplaintRow.received_at < end)
+            .group_by(code)
+        )
+        return {str(key): int(count) for key, count in rows.all()}
+
+    async def complaints_closed(self, start: datetime, end: datetime) -> dict[str, int]:
+        code = func.coalesce(func.nullif(ComplaintRow.service_code, ""), CaseRow.service_code, "")
+        finished = (
+            select(StatusChangeRow.case_number)
+            .where(
+                StatusChangeRow.to_status.in_(TERMINAL_STATUSES),
+                StatusChangeRow.occurred_at >= start,
+                StatusChangeRow.occurred_at < end,
+            )
+            .distinct()
+            .subquery()
+        )
+        with_case = await self.session.execute(
+            select(code, func.count())
+            .select_from(ComplaintRow)
+            .join(finished, finished.c.case_number == ComplaintRow.case_number)
+            .outerjoin(CaseRow, CaseRow.case_number == ComplaintRow.case_number)
+            .where(ComplaintRow.kind != REPEAT)
+            .group_by(code)
+        )
+        repeats = await self.session.execute(
+            select(code, func.count())
+            .select_from(ComplaintRow)
+            .outerjoin(CaseRow, CaseRow.case_number == ComplaintRow.case_number)
+            .where(
+                ComplaintRow.kind == REPEAT, ComplaintRow.received_at >= start, ComplaintRow.received_at < end
+            )
+            .group_by(code)
+        )
+        totals: Counter[str] = Counter()
+        for key, count in [*with_case.all(), *repeats.all()]:
+            totals[str(key)] += int(count)
+        return dict(totals)
+
+    async def enforcement_methods(self, start: datetime, end: datetime) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(EnforcementActionRow.method, func.count())
+            .where(EnforcementActionRow.occurred_at >= start, EnforcementActionRow.occurred_at < end)
+            .group_by(EnforcementActionRow.method)
+        )
+        return {str(method): int(count) for method, count in rows.all()}
+
+    async def emergency_actions(self, start: datetime, end: datetime) -> list[tuple[datetime, str]]:
+        rows = await self.session.execute(
+            select(EmergencyActionRow.occurred_at, EmergencyActionRow.description)
+            .where(EmergencyActionRow.occurred_at >= start, EmergencyActionRow.occurred_at < end)
+            .order_by(EmergencyActionRow.occurred_at, EmergencyActionRow.event_id)
+        )
+        return [(when, description) for when, description in rows.all()]
+
+
+def vars_of(
+    fact: Complaint | StatusChange | Inspection | EnforcementAction | EmergencyAction,
+) -> dict[str, object]:
+    """A fact as column values: the fact tables mirror the fact dataclasses."""
+    return asdict(fact)
+
+
+class SqlUnitOfWork:
+    """One transaction; rolled back unless ``commit`` was called.
+
+    ``snapshot`` makes it a read-only REPEATABLE READ transaction: a dashboard runs several
+    queries while the consumer commits batches, and under READ COMMITTED each query would
+    see a different moment (events counted as applied whose facts an earlier query missed).
+    """
+
+    read_model: SqlReadModel
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, snapshot: bool = False) -> None:
+        self._sessions = sessions
+        self._snapshot = snapshot
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self._session = self._sessions()
+        if self._snapshot:
+            await self._session.connection(
+                execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+            )
+        else:
+            await self._session.begin()
+        self.read_model = SqlReadModel(self._session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._session is not None
+        try:
+            if self._session.in_transaction():
+                await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
+
+    async def commit(self) -> None:
+        assert self._session is not None
+        await self._session.commit()

@@ -1,0 +1,1 @@
+"""Reporting entry points: the gRPC servicer and the JetStream event consumer."""

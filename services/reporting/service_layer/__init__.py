@@ -1,0 +1,1 @@
+"""Reporting use cases: apply an event once, build the dashboard and the monthly report."""
