@@ -4,6 +4,7 @@ report queries (aggregation in SQL, arithmetic in ``domain.kpis``)."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from types import TracebackType
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from services.reporting.adapters.orm import (
+    Base,
     CaseRow,
     ComplaintRow,
     EmergencyActionRow,
@@ -28,11 +30,14 @@ from services.reporting.domain.facts import (
     EmergencyAction,
     EnforcementAction,
     Inspection,
+    ProcessedEvent,
     StatusChange,
 )
 from services.reporting.domain.kpis import COMPLIANCE_OUTCOMES, TERMINAL_STATUSES, ActivityItem, duration_days
 
 REPEAT = "repeat_after_compliance"
+
+Fact = Complaint | StatusChange | Inspection | EnforcementAction | EmergencyAction
 
 
 class SqlReadModel:
@@ -41,44 +46,33 @@ class SqlReadModel:
 
     # --- writing --------------------------------------------------------------------------
 
-    async def claim(
-        self,
-        *,
-        event_id: str,
-        event_type: str,
-        case_number: str,
-        occurred_at: datetime,
-        handled: bool,
-        summary: str,
-        note: str,
-    ) -> bool:
-        inserted = (
-            await self.session.execute(
-                insert(ProcessedEventRow)
-                .values(
-                    event_id=event_id[:100],
-                    event_type=event_type[:100],
-                    case_number=case_number[:64],
-                    occurred_at=occurred_at,
-                    handled=handled,
-                    summary=summary[:500],
-                    note=note,
-                )
-                .on_conflict_do_nothing(index_elements=[ProcessedEventRow.event_id])
-                .returning(ProcessedEventRow.event_id)
-            )
-        ).scalar_one_or_none()
-        return inserted is not None
-
-    async def upsert_case(self, facts: CaseFacts) -> None:
-        statement = insert(CaseRow).values(
-            case_number=facts.case_number,
-            service_code=facts.service_code,
-            priority=facts.priority,
-            zone_code=facts.zone_code,
-            received_at=facts.received_at,
-            restricted=facts.restricted,
+    async def claim(self, events: Sequence[ProcessedEvent]) -> set[str]:
+        if not events:
+            return set()
+        rows = [
+            {
+                "event_id": e.event_id[:100],
+                "event_type": e.event_type[:100],
+                "case_number": e.case_number[:64],
+                "occurred_at": e.occurred_at,
+                "handled": e.handled,
+                "summary": e.summary[:500],
+                "note": e.note,
+            }
+            for e in events
+        ]
+        inserted = await self.session.scalars(
+            insert(ProcessedEventRow)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[ProcessedEventRow.event_id])
+            .returning(ProcessedEventRow.event_id)
         )
+        return set(inserted.all())
+
+    async def upsert_cases(self, facts: Sequence[CaseFacts]) -> None:
+        if not facts:
+            return
+        statement = insert(CaseRow).values([asdict(f) for f in facts])
         new = statement.excluded
         # Events may arrive in any order and some carry less than others: keep what is
         # known, fill in what is not.
@@ -95,23 +89,28 @@ class SqlReadModel:
             )
         )
 
-    async def _insert(self, row: type[object], values: dict[str, object]) -> None:
-        await self.session.execute(insert(row).values(**values).on_conflict_do_nothing())
+    async def _insert(self, row: type[Base], facts: Sequence[Fact]) -> None:
+        # Keyed by event id: a fact already present (impossible after a fresh claim, but
+        # cheap to guard) is left as it is.
+        if facts:
+            await self.session.execute(
+                insert(row).values([asdict(f) for f in facts]).on_conflict_do_nothing()
+            )
 
-    async def add_complaint(self, complaint: Complaint) -> None:
-        await self._insert(ComplaintRow, vars_of(complaint))
+    async def add_complaints(self, complaints: Sequence[Complaint]) -> None:
+        await self._insert(ComplaintRow, complaints)
 
-    async def add_status_change(self, change: StatusChange) -> None:
-        await self._insert(StatusChangeRow, vars_of(change))
+    async def add_status_changes(self, changes: Sequence[StatusChange]) -> None:
+        await self._insert(StatusChangeRow, changes)
 
-    async def add_inspection(self, inspection: Inspection) -> None:
-        await self._insert(InspectionRow, vars_of(inspection))
+    async def add_inspections(self, inspections: Sequence[Inspection]) -> None:
+        await self._insert(InspectionRow, inspections)
 
-    async def add_enforcement(self, action: EnforcementAction) -> None:
-        await self._insert(EnforcementActionRow, vars_of(action))
+    async def add_enforcement_actions(self, actions: Sequence[EnforcementAction]) -> None:
+        await self._insert(EnforcementActionRow, actions)
 
-    async def add_emergency(self, action: EmergencyAction) -> None:
-        await self._insert(EmergencyActionRow, vars_of(action))
+    async def add_emergency_actions(self, actions: Sequence[EmergencyAction]) -> None:
+        await self._insert(EmergencyActionRow, actions)
 
     # --- queries --------------------------------------------------------------------------
 
@@ -257,13 +256,6 @@ class SqlReadModel:
             .order_by(EmergencyActionRow.occurred_at, EmergencyActionRow.event_id)
         )
         return [(when, description) for when, description in rows.all()]
-
-
-def vars_of(
-    fact: Complaint | StatusChange | Inspection | EnforcementAction | EmergencyAction,
-) -> dict[str, object]:
-    """A fact as column values: the fact tables mirror the fact dataclasses."""
-    return asdict(fact)
 
 
 class SqlUnitOfWork:

@@ -108,6 +108,19 @@ class EmergencyAction:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessedEvent:
+    """The ledger entry of one event: applied (with facts) or recorded only."""
+
+    event_id: str
+    event_type: str
+    case_number: str
+    occurred_at: datetime
+    handled: bool
+    summary: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Interpretation:
     handled: bool
     summary: str
@@ -122,6 +135,27 @@ class Interpretation:
 
 class _Malformed(ValueError):
     pass
+
+
+def merge_case_facts(facts: list[CaseFacts]) -> list[CaseFacts]:
+    """One entry per case: the first known value of each field wins (the events of one
+    case agree on them; some just carry less), restricted if any event says so."""
+    merged: dict[str, CaseFacts] = {}
+    for fact in facts:
+        old = merged.get(fact.case_number)
+        merged[fact.case_number] = (
+            fact
+            if old is None
+            else CaseFacts(
+                case_number=fact.case_number,
+                service_code=old.service_code or fact.service_code,
+                priority=old.priority or fact.priority,
+                zone_code=old.zone_code or fact.zone_code,
+                received_at=old.received_at or fact.received_at,
+                restricted=old.restricted or fact.restricted,
+            )
+        )
+    return list(merged.values())
 
 
 def _cut(value: Any, size: int = _CODE) -> str:

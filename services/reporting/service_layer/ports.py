@@ -3,6 +3,7 @@ fake in unit tests, PostgreSQL in production). Time windows are half-open ``[sta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol
@@ -13,6 +14,7 @@ from services.reporting.domain.facts import (
     EmergencyAction,
     EnforcementAction,
     Inspection,
+    ProcessedEvent,
     StatusChange,
 )
 from services.reporting.domain.kpis import ActivityItem
@@ -20,33 +22,25 @@ from services.reporting.domain.kpis import ActivityItem
 
 class ReadModel(Protocol):
     # --- writing (inside one unit of work per batch of events) -------------------------
-    async def claim(
-        self,
-        *,
-        event_id: str,
-        event_type: str,
-        case_number: str,
-        occurred_at: datetime,
-        handled: bool,
-        summary: str,
-        note: str,
-    ) -> bool:
-        """Record the event as processed; False when it already was (a redelivery)."""
+    async def claim(self, events: Sequence[ProcessedEvent]) -> set[str]:
+        """Record the events as processed; returns the ids that were not already (the
+        others are redeliveries and contribute nothing)."""
         ...
 
-    async def upsert_case(self, facts: CaseFacts) -> None:
-        """Fill in what is known about the case; known values are never blanked."""
+    async def upsert_cases(self, facts: Sequence[CaseFacts]) -> None:
+        """Fill in what is known about each case (one entry per case); known values are
+        never blanked."""
         ...
 
-    async def add_complaint(self, complaint: Complaint) -> None: ...
+    async def add_complaints(self, complaints: Sequence[Complaint]) -> None: ...
 
-    async def add_status_change(self, change: StatusChange) -> None: ...
+    async def add_status_changes(self, changes: Sequence[StatusChange]) -> None: ...
 
-    async def add_inspection(self, inspection: Inspection) -> None: ...
+    async def add_inspections(self, inspections: Sequence[Inspection]) -> None: ...
 
-    async def add_enforcement(self, action: EnforcementAction) -> None: ...
+    async def add_enforcement_actions(self, actions: Sequence[EnforcementAction]) -> None: ...
 
-    async def add_emergency(self, action: EmergencyAction) -> None: ...
+    async def add_emergency_actions(self, actions: Sequence[EmergencyAction]) -> None: ...
 
     # --- queries --------------------------------------------------------------------------
     async def open_cases_at(self, moment: datetime) -> int:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from services.common.errors import FieldViolation, InvalidArgument
 from services.common.events import DomainEvent
-from services.reporting.domain.facts import interpret, method_label
+from services.reporting.domain.facts import ProcessedEvent, interpret, merge_case_facts, method_label
 from services.reporting.domain.kpis import (
     Dashboard,
     Kpi,
@@ -35,38 +35,48 @@ DEFAULT_RECENT = 10
 MAX_RECENT = 100
 
 
-async def apply_event(model: ReadModel, event: DomainEvent, labels: Mapping[str, str]) -> bool:
-    """Apply one event inside the caller's unit of work; False when already applied."""
-    meaning = interpret(event, labels)
-    claimed = await model.claim(
-        event_id=event.event_id,
-        event_type=event.event_type,
-        case_number=event.case_number or "",
-        occurred_at=event.occurred_at,
-        handled=meaning.handled,
-        summary=meaning.summary,
-        note=meaning.note,
+async def apply_events(model: ReadModel, events: Sequence[DomainEvent], labels: Mapping[str, str]) -> int:
+    """Apply a batch inside the caller's unit of work; returns how many were new.
+
+    The ledger is claimed first and only newly claimed events contribute facts, so a
+    redelivered event (in this batch or a later one) changes nothing. Facts are written
+    with one statement per table for the whole batch."""
+    unique: dict[str, DomainEvent] = {}
+    for event in events:
+        unique.setdefault(event.event_id, event)
+    meanings = {event_id: interpret(event, labels) for event_id, event in unique.items()}
+    new_ids = await model.claim(
+        [
+            ProcessedEvent(
+                event_id=event_id,
+                event_type=event.event_type,
+                case_number=event.case_number or "",
+                occurred_at=event.occurred_at,
+                handled=meanings[event_id].handled,
+                summary=meanings[event_id].summary,
+                note=meanings[event_id].note,
+            )
+            for event_id, event in unique.items()
+        ]
     )
-    if not claimed:
-        return False
-    if not meaning.handled:
-        log.warning(
-            "event recorded without facts",
-            extra={"event_id": event.event_id, "event_type": event.event_type, "note": meaning.note},
-        )
-    if meaning.case is not None:
-        await model.upsert_case(meaning.case)
-    if meaning.complaint is not None:
-        await model.add_complaint(meaning.complaint)
-    if meaning.status_change is not None:
-        await model.add_status_change(meaning.status_change)
-    if meaning.inspection is not None:
-        await model.add_inspection(meaning.inspection)
-    if meaning.enforcement is not None:
-        await model.add_enforcement(meaning.enforcement)
-    if meaning.emergency is not None:
-        await model.add_emergency(meaning.emergency)
-    return True
+    fresh = [meanings[event_id] for event_id in unique if event_id in new_ids]
+    for event_id in unique:
+        if event_id in new_ids and not meanings[event_id].handled:
+            log.warning(
+                "event recorded without facts",
+                extra={
+                    "event_id": event_id,
+                    "event_type": unique[event_id].event_type,
+                    "note": meanings[event_id].note,
+                },
+            )
+    await model.upsert_cases(merge_case_facts([m.case for m in fresh if m.case is not None]))
+    await model.add_complaints([m.complaint for m in fresh if m.complaint is not None])
+    await model.add_status_changes([m.status_change for m in fresh if m.status_change is not None])
+    await model.add_inspections([m.inspection for m in fresh if m.inspection is not None])
+    await model.add_enforcement_actions([m.enforcement for m in fresh if m.enforcement is not None])
+    await model.add_emergency_actions([m.emergency for m in fresh if m.emergency is not None])
+    return len(new_ids)
 
 
 class ReportingService:
@@ -86,10 +96,8 @@ class ReportingService:
     async def apply(self, events: Sequence[DomainEvent]) -> int:
         """Apply a batch in one transaction; returns how many were new. A redelivered
         event is skipped by its id, so the figures never count it twice."""
-        applied = 0
         async with self.uow() as uow:
-            for event in events:
-                applied += await apply_event(uow.read_model, event, self.labels)
+            applied = await apply_events(uow.read_model, events, self.labels)
             await uow.commit()
         return applied
 
@@ -100,13 +108,17 @@ class ReportingService:
         Deleting its ``processed_events`` row lets a replay apply it after a fix."""
         async with self.uow() as uow:
             await uow.read_model.claim(
-                event_id=event_id,
-                event_type=event_type or "unknown",
-                case_number=case_number,
-                occurred_at=occurred_at,
-                handled=False,
-                summary=f"{event_type or 'message'} (not applied)",
-                note=note,
+                [
+                    ProcessedEvent(
+                        event_id=event_id,
+                        event_type=event_type or "unknown",
+                        case_number=case_number,
+                        occurred_at=occurred_at,
+                        handled=False,
+                        summary=f"{event_type or 'message'} (not applied)",
+                        note=note,
+                    )
+                ]
             )
             await uow.commit()
 

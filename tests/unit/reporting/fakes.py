@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 
@@ -13,24 +13,16 @@ from services.reporting.domain.facts import (
     EmergencyAction,
     EnforcementAction,
     Inspection,
+    ProcessedEvent,
     StatusChange,
+    merge_case_facts,
 )
 from services.reporting.domain.kpis import COMPLIANCE_OUTCOMES, TERMINAL_STATUSES, ActivityItem, duration_days
 
 
-@dataclass
-class Processed:
-    event_type: str
-    case_number: str
-    occurred_at: datetime
-    handled: bool
-    summary: str
-    note: str
-
-
 class MemoryReadModel:
     def __init__(self) -> None:
-        self.processed: dict[str, Processed] = {}
+        self.processed: dict[str, ProcessedEvent] = {}
         self.cases: dict[str, CaseFacts] = {}
         self.complaints: dict[str, Complaint] = {}
         self.changes: dict[str, StatusChange] = {}
@@ -38,50 +30,38 @@ class MemoryReadModel:
         self.enforcement: dict[str, EnforcementAction] = {}
         self.emergencies: dict[str, EmergencyAction] = {}
 
-    async def claim(
-        self,
-        *,
-        event_id: str,
-        event_type: str,
-        case_number: str,
-        occurred_at: datetime,
-        handled: bool,
-        summary: str,
-        note: str,
-    ) -> bool:
-        if event_id in self.processed:
-            return False
-        self.processed[event_id] = Processed(event_type, case_number, occurred_at, handled, summary, note)
-        return True
+    async def claim(self, events: Sequence[ProcessedEvent]) -> set[str]:
+        new = set()
+        for event in events:
+            if event.event_id not in self.processed:
+                self.processed[event.event_id] = event
+                new.add(event.event_id)
+        return new
 
-    async def upsert_case(self, facts: CaseFacts) -> None:
-        old = self.cases.get(facts.case_number)
-        if old is None:
-            self.cases[facts.case_number] = facts
-            return
-        self.cases[facts.case_number] = CaseFacts(
-            case_number=facts.case_number,
-            service_code=old.service_code or facts.service_code,
-            priority=old.priority or facts.priority,
-            zone_code=old.zone_code or facts.zone_code,
-            received_at=old.received_at or facts.received_at,
-            restricted=old.restricted or facts.restricted,
-        )
+    async def upsert_cases(self, facts: Sequence[CaseFacts]) -> None:
+        for fact in facts:
+            old = self.cases.get(fact.case_number)
+            self.cases[fact.case_number] = merge_case_facts([old, fact] if old else [fact])[0]
 
-    async def add_complaint(self, complaint: Complaint) -> None:
-        self.complaints.setdefault(complaint.event_id, complaint)
+    async def add_complaints(self, complaints: Sequence[Complaint]) -> None:
+        for complaint in complaints:
+            self.complaints.setdefault(complaint.event_id, complaint)
 
-    async def add_status_change(self, change: StatusChange) -> None:
-        self.changes.setdefault(change.event_id, change)
+    async def add_status_changes(self, changes: Sequence[StatusChange]) -> None:
+        for change in changes:
+            self.changes.setdefault(change.event_id, change)
 
-    async def add_inspection(self, inspection: Inspection) -> None:
-        self.inspections.setdefault(inspection.event_id, inspection)
+    async def add_inspections(self, inspections: Sequence[Inspection]) -> None:
+        for inspection in inspections:
+            self.inspections.setdefault(inspection.event_id, inspection)
 
-    async def add_enforcement(self, action: EnforcementAction) -> None:
-        self.enforcement.setdefault(action.event_id, action)
+    async def add_enforcement_actions(self, actions: Sequence[EnforcementAction]) -> None:
+        for action in actions:
+            self.enforcement.setdefault(action.event_id, action)
 
-    async def add_emergency(self, action: EmergencyAction) -> None:
-        self.emergencies.setdefault(action.event_id, action)
+    async def add_emergency_actions(self, actions: Sequence[EmergencyAction]) -> None:
+        for action in actions:
+            self.emergencies.setdefault(action.event_id, action)
 
     async def open_cases_at(self, moment: datetime) -> int:
         count = 0
