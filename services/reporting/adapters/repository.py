@@ -33,7 +33,13 @@ from services.reporting.domain.facts import (
     ProcessedEvent,
     StatusChange,
 )
-from services.reporting.domain.kpis import COMPLIANCE_OUTCOMES, TERMINAL_STATUSES, ActivityItem, duration_days
+from services.reporting.domain.kpis import (
+    COMPLIANCE_OUTCOMES,
+    NOT_RESOLVED_OUTCOMES,
+    TERMINAL_STATUSES,
+    ActivityItem,
+    duration_days,
+)
 
 REPEAT = "repeat_after_compliance"
 
@@ -140,6 +146,7 @@ class SqlReadModel:
             .outerjoin(CaseRow, CaseRow.case_number == StatusChangeRow.case_number)
             .where(
                 StatusChangeRow.to_status == "closed",
+                StatusChangeRow.outcome.not_in(NOT_RESOLVED_OUTCOMES),
                 StatusChangeRow.occurred_at >= start,
                 StatusChangeRow.occurred_at < end,
                 received.is_not(None),
@@ -209,14 +216,17 @@ class SqlReadModel:
 
     async def complaints_closed(self, start: datetime, end: datetime) -> dict[str, int]:
         code = func.coalesce(func.nullif(ComplaintRow.service_code, ""), CaseRow.service_code, "")
+        # A complaint closes when its case first finishes: a referred or rejected case is
+        # closed again later (with that outcome), which must not count it a second time.
+        first_finish = (
+            select(StatusChangeRow.case_number, func.min(StatusChangeRow.occurred_at).label("finished_at"))
+            .where(StatusChangeRow.to_status.in_(TERMINAL_STATUSES))
+            .group_by(StatusChangeRow.case_number)
+            .subquery()
+        )
         finished = (
-            select(StatusChangeRow.case_number)
-            .where(
-                StatusChangeRow.to_status.in_(TERMINAL_STATUSES),
-                StatusChangeRow.occurred_at >= start,
-                StatusChangeRow.occurred_at < end,
-            )
-            .distinct()
+            select(first_finish.c.case_number)
+            .where(first_finish.c.finished_at >= start, first_finish.c.finished_at < end)
             .subquery()
         )
         with_case = await self.session.execute(

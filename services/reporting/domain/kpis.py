@@ -18,6 +18,10 @@ TERMINAL_STATUSES = frozenset({"closed", "referred", "rejected"})
 # Closing outcomes that mean the owner complied (cases service, Outcome enum).
 COMPLIANCE_OUTCOMES = frozenset({"voluntary_compliance", "order_compliance"})
 
+# A referred or rejected case is later closed with that outcome (cases service); it was
+# never enforced, so it is not a "resolution" and would only pull the average down.
+NOT_RESOLVED_OUTCOMES = frozenset({"referred", "rejected"})
+
 
 @dataclass(frozen=True, slots=True)
 class Kpi:

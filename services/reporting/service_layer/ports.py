@@ -48,7 +48,8 @@ class ReadModel(Protocol):
         ...
 
     async def resolution_days(self, start: datetime, end: datetime) -> list[float]:
-        """For each case closed in the window: days from received to closed."""
+        """For each case closed in the window (not as a referral or rejection): days from
+        received to closed."""
         ...
 
     async def inspections_between(self, start: datetime, end: datetime) -> int: ...
@@ -65,7 +66,7 @@ class ReadModel(Protocol):
     async def complaints_received(self, start: datetime, end: datetime) -> dict[str, int]: ...
 
     async def complaints_closed(self, start: datetime, end: datetime) -> dict[str, int]:
-        """Complaints whose case reached closed/referred/rejected in the window, plus
+        """Complaints whose case first reached closed/referred/rejected in the window, plus
         repeat complaints (6.6.3) received in it, which close without a case."""
         ...
 

@@ -17,7 +17,13 @@ from services.reporting.domain.facts import (
     StatusChange,
     merge_case_facts,
 )
-from services.reporting.domain.kpis import COMPLIANCE_OUTCOMES, TERMINAL_STATUSES, ActivityItem, duration_days
+from services.reporting.domain.kpis import (
+    COMPLIANCE_OUTCOMES,
+    NOT_RESOLVED_OUTCOMES,
+    TERMINAL_STATUSES,
+    ActivityItem,
+    duration_days,
+)
 
 
 class MemoryReadModel:
@@ -85,6 +91,8 @@ class MemoryReadModel:
         for change in self.changes.values():
             if change.to_status != "closed" or not start <= change.occurred_at < end:
                 continue
+            if change.outcome in NOT_RESOLVED_OUTCOMES:
+                continue
             case = self.cases.get(change.case_number)
             received = change.case_received_at or (case.received_at if case else None)
             if received is not None:
@@ -137,11 +145,12 @@ class MemoryReadModel:
         return dict(Counter(self._code(c) for c in self.complaints.values() if start <= c.received_at < end))
 
     async def complaints_closed(self, start: datetime, end: datetime) -> dict[str, int]:
-        finished = {
-            c.case_number
-            for c in self.changes.values()
-            if c.to_status in TERMINAL_STATUSES and start <= c.occurred_at < end
-        }
+        first_finish: dict[str, datetime] = {}
+        for c in self.changes.values():
+            if c.to_status in TERMINAL_STATUSES:
+                earlier = first_finish.get(c.case_number)
+                first_finish[c.case_number] = min(earlier, c.occurred_at) if earlier else c.occurred_at
+        finished = {case for case, when in first_finish.items() if start <= when < end}
         totals: Counter[str] = Counter()
         for complaint in self.complaints.values():
             if complaint.kind == "repeat_after_compliance":

@@ -16,7 +16,7 @@ from services.common.events import DomainEvent
 
 AS_OF = datetime(2026, 3, 20, 19, 0, tzinfo=UTC)
 
-A, B, C, D, E, F, G, H = (f"BL-2026-000{n}" for n in range(101, 109))
+A, B, C, D, E, F, G, H, J = (f"BL-2026-000{n}" for n in range(101, 110))
 
 SERVICE = {
     A: "grass-cutting",
@@ -27,6 +27,7 @@ SERVICE = {
     F: "yard-maintenance-cosmetic",
     G: "property-standards-major-safety",
     H: "noise",
+    J: "loitering",
 }
 _received: dict[str, str] = {}
 
@@ -158,6 +159,10 @@ def events() -> list[DomainEvent]:
         status(H, "under_investigation", "notice_issued", "2026-02-06T15:00:00+00:00"),
         event("enforcement.compliance_notice_issued", H, "2026-02-06T15:00:00+00:00"),
         status(H, "awaiting_compliance", "closed", "2026-02-16T15:00:00+00:00", "order_compliance"),
+        # A police matter referred to the OPP (6.11.2) in February, closed as referred in March.
+        created(J, "2026-02-26T15:00:00+00:00"),
+        status(J, "received", "referred", "2026-02-27T15:00:00+00:00"),
+        status(J, "referred", "closed", "2026-03-02T15:00:00+00:00", "referred"),
         # March
         created(D, "2026-03-02T13:00:00+00:00"),
         status(D, "under_investigation", "notice_issued", "2026-03-03T13:00:00+00:00"),
@@ -167,6 +172,7 @@ def events() -> list[DomainEvent]:
         joined(B, "2026-03-04T12:00:00+00:00"),
         created(E, "2026-03-05T15:00:00+00:00"),
         status(E, "received", "rejected", "2026-03-06T15:00:00+00:00"),
+        status(E, "rejected", "closed", "2026-03-07T15:00:00+00:00", "rejected"),
         repeat(A, "2026-03-08T12:00:00+00:00"),
         created(F, "2026-03-09T15:00:00+00:00"),
         status(F, "received", "under_investigation", "2026-03-10T15:00:00+00:00"),
@@ -195,7 +201,7 @@ def events() -> list[DomainEvent]:
 # The figures the events above must produce (dashboard at AS_OF, reports by month).
 DASHBOARD = {
     "open_cases": (3.0, 2.0),  # B, C, G now; B, C at the start of March
-    "average_resolution_days": (8.0, 16.0),  # D 10, F 6 | A 19, H 13
+    "average_resolution_days": (8.0, 16.0),  # D 10, F 6 (not E, J: rejected/referred) | A 19, H 13
     "inspections_today": (2.0, 0.2),  # D and G today | 4 in February / 20 weekdays
     "order_compliance": (50.0, 66.7),  # D vs G | A and H vs B
 }
@@ -212,8 +218,8 @@ MARCH_RECEIVED = {
     "property-standards-major-safety": 1,
     "noise": 1,
 }
-MARCH_CLOSED = {"grass-cutting": 2, "garbage": 1, "yard-maintenance-cosmetic": 1}
+MARCH_CLOSED = {"grass-cutting": 2, "garbage": 1, "yard-maintenance-cosmetic": 1}  # E once
 MARCH_METHODS = {"compliance_notice": 2, "remediation": 1}
-FEBRUARY_RECEIVED = {"noise": 2, "grass-cutting": 1, "dog-barking-pet-waste": 1}
-FEBRUARY_CLOSED = {"grass-cutting": 1, "noise": 1}
+FEBRUARY_RECEIVED = {"noise": 2, "grass-cutting": 1, "dog-barking-pet-waste": 1, "loitering": 1}
+FEBRUARY_CLOSED = {"grass-cutting": 1, "noise": 1, "loitering": 1}  # J when referred, not again
 FEBRUARY_METHODS = {"compliance_notice": 3, "ticket": 1}
