@@ -61,8 +61,9 @@ SYSTEM = "system"
 # member waiting on the update an answer within minutes rather than never.
 RECORD_STATUS_START_TO_CLOSE = timedelta(seconds=30)
 RECORD_STATUS_SCHEDULE_TO_CLOSE = timedelta(minutes=5)
+# Reading the record at start has nobody waiting on it: retry until cases answers.
 GET_CASE_START_TO_CLOSE = timedelta(seconds=30)
-GET_CASE_SCHEDULE_TO_CLOSE = timedelta(minutes=10)
+DEFAULT_TIMEZONE = "America/Toronto"
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
 
@@ -71,7 +72,13 @@ class CaseLifecycleWorkflow:
     @workflow.init
     def __init__(self, input: CaseLifecycleInput) -> None:
         self._input = input
-        self._zone = rules.town_zone(input.town_timezone)
+        # A bad zone must fail the workflow from run() (below), not crash every task here.
+        self._input_problems: list[str] = []
+        try:
+            self._zone = rules.town_zone(input.town_timezone)
+        except rules.RuleViolation as violation:
+            self._input_problems.append(str(violation))
+            self._zone = rules.town_zone(DEFAULT_TIMEZONE)
         # Serialises staff actions: two concurrent updates must not both pass the rules
         # against the same old status.
         self._lock = asyncio.Lock()
@@ -114,7 +121,7 @@ class CaseLifecycleWorkflow:
 
     @workflow.run
     async def run(self, input: CaseLifecycleInput) -> CaseLifecycleResult:
-        _check_input(input)
+        _check_input(input, self._input_problems)
         self._publish()
         if input.carried is None:
             await self._adopt_case_record()
@@ -262,7 +269,6 @@ class CaseLifecycleWorkflow:
             CaseActivities.get_case,
             GetCaseInput(case_number=self._state.case_number),
             start_to_close_timeout=GET_CASE_START_TO_CLOSE,
-            schedule_to_close_timeout=GET_CASE_SCHEDULE_TO_CLOSE,
             retry_policy=ACTIVITY_RETRY,
         )
         changed = False
@@ -335,9 +341,9 @@ class CaseLifecycleWorkflow:
         return _aware(at).astimezone(self._zone).date()
 
 
-def _check_input(input: CaseLifecycleInput) -> None:
+def _check_input(input: CaseLifecycleInput, found: list[str]) -> None:
     """A malformed start fails the workflow at once instead of running a broken case."""
-    problems: list[str] = []
+    problems = list(found)
     if not input.case_number:
         problems.append("case_number: required")
     if not input.service_code:

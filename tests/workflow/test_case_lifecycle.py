@@ -363,6 +363,16 @@ async def test_invalid_priority_fails_the_workflow(env: WorkflowEnvironment) -> 
         assert "priority: unknown priority 'urgent'" in cause.message
 
 
+async def test_unknown_town_timezone_fails_the_workflow(env: WorkflowEnvironment) -> None:
+    async with case_worker(env.client, FakeCases()) as queue:
+        handle = await start_case(env.client, queue, make_input(town_timezone="Mars/Olympus"))
+        with pytest.raises(WorkflowFailureError) as caught:
+            await handle.result()
+        cause = caught.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "InvalidArgument"
+        assert cause.message == "town_timezone: unknown time zone 'Mars/Olympus'"
+
+
 def test_workflow_payloads_carry_no_complainant_identity() -> None:
     # policy 6.3.4: nothing in a workflow input, message or state may hold who complained.
     from workflows import activities, contracts
