@@ -10,9 +10,10 @@ Deterministic by construction: no I/O, time only from ``workflow.now()``, rules 
 pure ``workflows.lifecycle_rules``. Inputs, state and history carry no complainant
 identity (policy 6.3.4). Long cases continue as new with their state.
 
-Patch ids: every change to this file's command sequence once it runs in production is
-guarded by ``workflow.patched(<PATCH_ID>)`` with the id declared as a named constant below,
-and a history recorded before the change stays under ``tests/workflow/histories/``.
+Patch ids: this is the first released version, so no patch exists yet. Every later change
+to the command sequence is guarded by ``workflow.patched(<ID>)`` with the id declared as a
+named constant in this module, and the histories recorded before the change stay under
+``tests/workflow/histories/`` so the replay tests prove old runs still replay.
 """
 
 from __future__ import annotations
