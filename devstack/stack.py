@@ -8,6 +8,7 @@ it on free ports in a temporary directory.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import sys
@@ -254,7 +255,7 @@ class Stack:
             address = f"127.0.0.1:{self.ports.grpc[name]}"
             service = GRPC_SERVICE_NAMES[name]
             grpc_procs.append(
-                self._python(name, f"services.{name}", lambda a=address, s=service: _grpc_serving(a, s))
+                self._python(name, f"services.{name}", functools.partial(_grpc_serving, address, service))
             )
         self.progress("starting services: " + ", ".join(GRPC_SERVICES))
         self.supervisor.start_many(grpc_procs, timeout=120)
