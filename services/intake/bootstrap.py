@@ -86,7 +86,7 @@ async def build(
     matrices = SqlMatrixRepository(sessions)
     reference = ReferenceData(matrices, settings.timezone)
     service = IntakeService(
-        SqlComplaintRepository(sessions, VaultCipher(settings.pii_key.get_secret_value())),
+        SqlComplaintRepository(infra.engine, sessions, VaultCipher(settings.pii_key.get_secret_value())),
         matrices,
         reference,
         GrpcCasesClient(cases_channel),
@@ -115,7 +115,18 @@ async def build(
     )
 
 
+def with_pool_for_consumer(settings: Settings) -> Settings:
+    """Each complaint in flight holds a database connection for its short transactions;
+    a pool smaller than the consumer's concurrency makes the overflow connections open
+    and close constantly under load (measured: most of the 311 path's time)."""
+    needed = settings.intake_consumer_concurrency + 4  # + gRPC calls, relay, sweeper
+    if settings.db_pool_size >= needed:
+        return settings
+    return settings.model_copy(update={"db_pool_size": needed})
+
+
 async def serve(settings: Settings) -> None:
+    settings = with_pool_for_consumer(settings)
     async with infrastructure("intake", settings, schema=SCHEMA) as infra:
         app = await build(infra)
         await run_grpc_service(

@@ -1,8 +1,9 @@
 """The 311 feed: a JetStream durable pull consumer on ``bylaw.311.requests`` (DESIGN.md §3).
 
-- Batches of ``batch`` messages are fetched and processed concurrently, at most
-  ``concurrency`` at a time, except that messages about the same place run in arrival
-  order (the first opens the case, the next joins it, policy 6.6.5).
+- Batches of up to ``batch`` messages are fetched whenever fewer than ``max_in_flight``
+  are being processed, and processed concurrently, at most ``concurrency`` at a time,
+  except that messages about the same place run in arrival order (the first opens the
+  case, the next joins it, policy 6.6.5).
 - A message is acked only after the complaint's transaction committed. Idempotency is the
   database's unique (source, external_request_id) constraint, so a redelivery after a
   crash, or a 311 retry long after the broker's dedupe window, returns the stored outcome.
@@ -77,6 +78,7 @@ class Complaints311Consumer:
         fetch_timeout: float = 1.0,
         ack_wait: float = 60.0,
         max_error_deliveries: int = 10,
+        max_in_flight: int = 0,
     ) -> None:
         self.js = js
         self.service = service
@@ -85,8 +87,13 @@ class Complaints311Consumer:
         self.fetch_timeout = fetch_timeout
         self.ack_wait = ack_wait
         self.max_error_deliveries = max_error_deliveries
+        # Fetched and not yet settled; enough beyond the active slots that the next
+        # messages are at hand when a slot frees up.
+        self.max_in_flight = max_in_flight or batch + 2 * concurrency
         self.stats = ConsumerStats()
         self._slots = asyncio.Semaphore(concurrency)
+        # Per place: the turn of the latest message, which the next one waits for.
+        self._tails: dict[str, asyncio.Future[None]] = {}
 
     def consumer_config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -106,40 +113,79 @@ class Complaints311Consumer:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Fetch while there is room: up to ``max_in_flight`` messages are being processed
+        at any time (``concurrency`` of them actively), so the slots never wait for the
+        slowest message of a batch before the next batch is fetched."""
         sub = await self.subscribe()
         log.info("311 consumer started", extra={"durable": DURABLE, "batch": self.batch})
+        in_flight: set[asyncio.Task[None]] = set()
         try:
             while not stop.is_set():
+                room = self.max_in_flight - len(in_flight)
+                if room <= 0:
+                    # Each task removes itself from in_flight when done (callback below).
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    continue
                 try:
-                    msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
-                except nats.errors.TimeoutError:
+                    msgs = await sub.fetch(min(self.batch, room), self.fetch_timeout)
+                except TimeoutError:
+                    # Nothing to fetch (nats' own TimeoutError is one too). Caught before
+                    # OSError below, of which TimeoutError is a subclass.
                     continue
                 except (nats.errors.ConnectionClosedError, nats.errors.NoServersError, OSError) as exc:
                     log.warning("311 fetch failed, retrying: %s", type(exc).__name__)
                     await asyncio.sleep(1.0)
                     continue
-                await self.process_batch(msgs)
+                tasks = self.dispatch(msgs)
+                in_flight.update(tasks)
+                for task in tasks:
+                    task.add_done_callback(in_flight.discard)
         finally:
+            # Let what was fetched finish (each is acked or nak'd), then leave.
+            if in_flight:
+                await asyncio.wait(in_flight)
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
     async def process_batch(self, msgs: list[Msg]) -> None:
-        groups: dict[str, list[tuple[Msg, Submission | InvalidArgument]]] = {}
-        for index, msg in enumerate(msgs):
+        await asyncio.gather(*self.dispatch(msgs))
+
+    def dispatch(self, msgs: list[Msg]) -> list[asyncio.Task[None]]:
+        """One task per message. Messages about the same place run one after another in
+        arrival order, also across batches: each waits for the previous one's turn."""
+        tasks = []
+        for msg in msgs:
             decoded: Submission | InvalidArgument
             try:
                 submission = decode_311(msg.data, msg.headers)
             except InvalidArgument as exc:
-                decoded, key = exc, f"#{index}"
+                decoded, key = exc, ""
             else:
-                decoded, key = submission, ordering_key(submission) or f"#{index}"
-            groups.setdefault(key, []).append((msg, decoded))
-        await asyncio.gather(*(self._run_in_order(group) for group in groups.values()))
+                decoded, key = submission, ordering_key(submission)
+            previous = self._tails.get(key) if key else None
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if key:
+                self._tails[key] = turn
+            tasks.append(asyncio.create_task(self._in_turn(msg, decoded, key, previous, turn)))
+        return tasks
 
-    async def _run_in_order(self, group: list[tuple[Msg, Submission | InvalidArgument]]) -> None:
-        for msg, decoded in group:
+    async def _in_turn(
+        self,
+        msg: Msg,
+        decoded: Submission | InvalidArgument,
+        key: str,
+        previous: asyncio.Future[None] | None,
+        turn: asyncio.Future[None],
+    ) -> None:
+        try:
+            if previous is not None:
+                await previous
             async with self._slots:
                 await self.handle(msg, decoded)
+        finally:
+            turn.set_result(None)
+            if key and self._tails.get(key) is turn:
+                del self._tails[key]
 
     async def handle(self, msg: Msg, decoded: Submission | InvalidArgument) -> None:
         deliveries = _deliveries(msg)

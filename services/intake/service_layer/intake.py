@@ -56,6 +56,7 @@ from services.intake.domain.public import PublicComplaint, public_view, to_open3
 from services.intake.domain.service_definition import ATTRIBUTES, AttributeSpec
 from services.intake.domain.validation import ValidComplaint, validate_submission
 from services.intake.service_layer.ports import (
+    CaseLink,
     CasesPort,
     ClosureDay,
     ComplaintQuery,
@@ -142,15 +143,19 @@ class IntakeService:
             raise PermissionDenied("only staff record a verbal complaint (policy 6.5.2)")
         source = request_source(channel, sub.client_id.strip())
         external_id = sub.external_request_id.strip()
-        if external_id:
-            existing = await self.complaints.find_external(source, external_id)
-            if existing is not None:
-                return await self._resume(existing, replayed=True)
 
         now = self.clock()
         catalog = await self.reference.catalog()
         matrix = catalog.in_force(now.astimezone(self.tz).date())
-        valid = validate_submission(sub, matrix, now)
+        try:
+            valid = validate_submission(sub, matrix, now)
+        except InvalidArgument:
+            # A resend of a complaint accepted earlier is answered from the record even if
+            # it would not pass today (e.g. a newer matrix dropped its service code).
+            existing = await self.complaints.find_external(source, external_id) if external_id else None
+            if existing is None:
+                raise
+            return await self._resume(existing, replayed=True)
         decision = classify(valid)
         calendar = await self.reference.calendar()
         # Only a complaint the Town acts on is acknowledged (policy 6.5.5); a referral or
@@ -158,8 +163,10 @@ class IntakeService:
         ack_due = calendar.acknowledgement_due(now) if decision.route is Route.PROCEED else None
         new = self._new_complaint(valid, decision, source, caller, ack_due)
         finish = self._immediate_finish(valid, decision)
+        # Idempotency is the insert itself (unique source + external id), not a look-up
+        # first: one round trip less per complaint, and no race between look and insert.
         record, created = await self.complaints.record(new, finish, self._messages)
-        if not created:  # a concurrent delivery of the same external id won the insert
+        if not created:  # sent before (a retry or a redelivery): the stored complaint answers
             return await self._resume(record, replayed=True)
         log.info(
             "complaint recorded",
@@ -241,14 +248,30 @@ class IntakeService:
     async def advance(self, record: ComplaintRecord) -> ComplaintRecord:
         """Take a recorded complaint from wherever it stopped to done. Every step is
         idempotent, so running this twice (a redelivery racing the first delivery, or the
-        sweeper) does no harm."""
-        if record.state is ProcessingState.RECEIVED:
-            link = await self.cases.open_case(self._open_case_command(record))
-            record = await self.complaints.link_case(record.id, link)
+        sweeper) does no harm.
+
+        On the usual path the case link and the outcome are written in one transaction
+        after the workflow started; the link is written on its own (state case_linked)
+        only when the workflow cannot be started, so staff see the case number while
+        Temporal is down and the resumed attempt does not ask the cases service again.
+        """
+        if record.state is ProcessingState.DONE:
+            return record
         if record.state is ProcessingState.CASE_LINKED:
-            finish = await self._finish_linked(record)
-            record = await self.complaints.finish(record.id, finish, self._messages)
-        return record
+            assert record.disposition is not None
+            link = CaseLink(
+                record.disposition, record.related_case_number, record.zone, record.property_roll_number
+            )
+        else:
+            link = await self.cases.open_case(self._open_case_command(record))
+        if link.disposition is CaseDisposition.CREATED:
+            try:
+                await self.workflows.start_case_workflow(self.workflow_input(record, link))
+            except Unavailable:
+                if record.state is ProcessingState.RECEIVED:
+                    await self.complaints.link_case(record.id, link)
+                raise
+        return await self.complaints.finish(record, self._conclusion(record, link), self._messages)
 
     def _open_case_command(self, record: ComplaintRecord) -> OpenCaseCommand:
         notes = [f"{record.service_name}; received by {record.channel}; priority {record.priority.value}"]
@@ -289,19 +312,20 @@ class IntakeService:
             tz=self.tz,
         )
 
-    async def _finish_linked(self, record: ComplaintRecord) -> Finish:
-        case = record.case_number
-        if record.disposition is CaseDisposition.CREATED:
-            await self.workflows.start_case_workflow(self.workflow_input(record))
+    def _conclusion(self, record: ComplaintRecord, link: CaseLink) -> Finish:
+        """The outcome once the cases service placed the complaint (policy 6.6.3, 6.6.5)."""
+        case = link.case_number
+        if link.disposition is CaseDisposition.CREATED:
             return Finish(
                 outcome=OutcomeKind.NEW_CASE,
                 reason=f"New case {case} opened.",
                 reason_code=ReasonCode.NEW_CASE,
                 case_number=case,
+                link=link,
                 workflow_started=True,
                 service_notice=self._notice(record, OutcomeKind.NEW_CASE, case_number=case),
             )
-        if record.disposition is CaseDisposition.JOINED:
+        if link.disposition is CaseDisposition.JOINED:
             return Finish(
                 outcome=OutcomeKind.JOINED_CASE,
                 reason=(
@@ -310,34 +334,35 @@ class IntakeService:
                 ),
                 reason_code=ReasonCode.JOINED_OPEN_CASE,
                 case_number=case,
+                link=link,
                 service_notice=self._notice(record, OutcomeKind.JOINED_CASE, case_number=case),
             )
-        assert record.disposition is CaseDisposition.REPEAT_AFTER_COMPLIANCE, record.disposition
-        reason = REASON_REPEAT_AFTER_COMPLIANCE.format(case=record.related_case_number)
+        assert link.disposition is CaseDisposition.REPEAT_AFTER_COMPLIANCE, link.disposition
+        reason = REASON_REPEAT_AFTER_COMPLIANCE.format(case=case)
         return Finish(
             outcome=OutcomeKind.REJECTED,
             reason=reason,
             reason_code=ReasonCode.REPEAT_AFTER_COMPLIANCE,
-            related_case_number=record.related_case_number,
+            link=link,
             service_notice=self._notice(
                 record, OutcomeKind.REJECTED, reason=reason, reason_code=ReasonCode.REPEAT_AFTER_COMPLIANCE
             ),
         )
 
     @staticmethod
-    def workflow_input(record: ComplaintRecord) -> CaseLifecycleInput:
+    def workflow_input(record: ComplaintRecord, link: CaseLink) -> CaseLifecycleInput:
         """The workflow's input: case data only, never complainant identity (policy 6.3.4;
         the history is visible to every supervisor in the Temporal UI)."""
         return CaseLifecycleInput(
-            case_number=record.case_number,
+            case_number=link.case_number,
             service_code=record.service_code,
             bylaw_number=record.bylaw_number,
             priority=record.priority.value,
             matrix_version=record.matrix_version,
             received_at=record.received_at,
             enforced_by=list(record.enforced_by),
-            zone=record.zone,
-            property_roll_number=record.property_roll_number,
+            zone=link.zone,
+            property_roll_number=link.property_roll_number,
             acknowledgement_due=record.acknowledgement_due,
             restricted=record.restricted,
             anonymous=record.anonymous,

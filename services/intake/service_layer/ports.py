@@ -63,9 +63,9 @@ class Finish:
     reason: str
     reason_code: ReasonCode
     service_notice: str
-    case_number: str = ""
-    related_case_number: str = ""
+    case_number: str = ""  # the case the complaint belongs to (new or joined)
     referred_to: str = ""
+    link: CaseLink | None = None  # what the cases service answered, when it was asked
     workflow_started: bool = False
 
 
@@ -121,12 +121,16 @@ class ComplaintRepository(Protocol):
         ...
 
     async def link_case(self, complaint_id: str, link: CaseLink) -> ComplaintRecord:
-        """received → case_linked (no-op if already past it)."""
+        """received → case_linked (no-op if already past it): keeps the case number when
+        the step after it (starting the workflow) cannot be done now."""
         ...
 
-    async def finish(self, complaint_id: str, finish: Finish, messages: MessageBuilder) -> ComplaintRecord:
-        """→ done with the outcome, and its messages on the outbox, in one transaction.
-        Only the first call for a complaint writes anything; later calls return it."""
+    async def finish(
+        self, record: ComplaintRecord, finish: Finish, messages: MessageBuilder
+    ) -> ComplaintRecord:
+        """→ done with the outcome (and the case link), and its messages on the outbox, in
+        one transaction. Only the first call for a complaint writes anything; later calls
+        return it."""
         ...
 
     async def announce(self, record: ComplaintRecord, messages: MessageBuilder) -> None:

@@ -103,6 +103,14 @@ class FakeComplaintRepository:
 
     @staticmethod
     def _finished(record: ComplaintRecord, finish: Finish) -> ComplaintRecord:
+        if finish.link is not None:
+            record = dataclasses.replace(
+                record,
+                disposition=finish.link.disposition,
+                related_case_number=finish.link.case_number,
+                zone=finish.link.zone,
+                property_roll_number=finish.link.property_roll_number,
+            )
         return dataclasses.replace(
             record,
             state=ProcessingState.DONE,
@@ -111,7 +119,6 @@ class FakeComplaintRepository:
             reason_code=finish.reason_code,
             service_notice=finish.service_notice,
             case_number=finish.case_number,
-            related_case_number=finish.related_case_number or record.related_case_number,
             referred_to=finish.referred_to,
             updated_at=datetime.now(UTC),
         )
@@ -132,7 +139,10 @@ class FakeComplaintRepository:
             self.records[complaint_id] = record
         return record
 
-    async def finish(self, complaint_id: str, finish: Finish, messages: MessageBuilder) -> ComplaintRecord:
+    async def finish(
+        self, current: ComplaintRecord, finish: Finish, messages: MessageBuilder
+    ) -> ComplaintRecord:
+        complaint_id = current.id
         record = self.records[complaint_id]
         if record.state is ProcessingState.DONE:
             return record

@@ -153,3 +153,18 @@ async def test_batch_is_concurrent_within_the_bound_and_ordered_per_place() -> N
     assert service.max_running == 3
     for place in "ABCDE":
         assert [x for x in service.order if x.startswith(place)] == [f"{place}-0", f"{place}-1", f"{place}-2"]
+
+
+async def test_order_per_place_holds_across_batches_in_flight_together() -> None:
+    # The consumer fetches the next batch while the previous one is still running.
+    service = FakeService(delay=0.01)
+    c = consumer(service, concurrency=8)
+    first = [FakeMsg(encode(service_request_id="A-0", address_string="1 Main St"), seq=1)]
+    second = [
+        FakeMsg(encode(service_request_id="B-0", address_string="2 Main St"), seq=2),
+        FakeMsg(encode(service_request_id="A-1", address_string="1 MAIN  st"), seq=3),
+    ]
+    tasks = c.dispatch(first) + c.dispatch(second)  # type: ignore[arg-type]
+    await asyncio.gather(*tasks)
+    assert service.order.index("A-0") < service.order.index("A-1")
+    assert c._tails == {}  # nothing left waiting
