@@ -42,14 +42,15 @@ class ProcessingState(StrEnum):
     repeating (or skipping) a step.
 
     received     complaint and vault row committed; the case is not known yet
-    case_linked  the cases service answered; case number and disposition stored
-    done         final: the workflow (for a new case) was started and the outcome and its
-                 messages were written to the outbox in the same transaction
+    case_linked  the cases service answered (case number and disposition stored) but the
+                 workflow could not be started yet (Temporal unavailable)
+    done         final: the workflow (for a new case) was started, and the outcome, the
+                 case link and the outcome's messages were written in one statement
 
-    Starting the workflow is not a separate persisted state: it is idempotent (fixed id
-    ``case-<n>``, USE_EXISTING) and the only thing after it is the final write, so a state
-    between the two would cost a transaction per complaint and save nothing on resume;
-    ``workflow_started_at`` records when it happened.
+    On the usual path a complaint goes received → done: the steps in between (OpenCase,
+    starting ``case-<n>`` with USE_EXISTING) are idempotent, so a resume simply repeats
+    them, and persisting each would cost a database round trip per complaint at 311
+    volume. ``case_linked_at`` and ``workflow_started_at`` record when each happened.
     """
 
     RECEIVED = "received"
@@ -141,7 +142,6 @@ class Submission:
     media_url: str = ""
     client_id: str = ""
     about_staff_or_council: bool = False  # policy 6.10
-    entered_by: str = ""  # staff subject for staff-entered complaints; empty for public channels
 
     def __repr__(self) -> str:
         # The description is the written complaint (policy 6.3.4) and may name people.

@@ -55,7 +55,7 @@ def caller(actor: common_pb2.Actor) -> Caller:
     return Caller(subject=actor.subject.strip(), roles=tuple(r.strip() for r in actor.roles if r.strip()))
 
 
-def submission(msg: intake_pb2.ComplaintSubmission, entered_by: str) -> Submission:
+def submission(msg: intake_pb2.ComplaintSubmission) -> Submission:
     loc = msg.location
     point = loc.point if loc.HasField("point") else None
     who = msg.complainant
@@ -85,7 +85,6 @@ def submission(msg: intake_pb2.ComplaintSubmission, entered_by: str) -> Submissi
         media_url=msg.media_url,
         client_id=msg.client_id,
         about_staff_or_council=msg.about_staff_or_council,
-        entered_by=entered_by,
     )
 
 

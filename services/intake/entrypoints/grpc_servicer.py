@@ -25,7 +25,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         self, request: intake_pb2.SubmitComplaintRequest, context: Any
     ) -> intake_pb2.ComplaintOutcome:
         caller = codec.caller(request.actor)
-        result = await self.service.submit(codec.submission(request.submission, caller.subject), caller)
+        result = await self.service.submit(codec.submission(request.submission), caller)
         return codec.outcome(result)
 
     async def GetComplaint(  # noqa: N802 - gRPC method names

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from services.common.errors import FieldViolation, InvalidArgument
-from services.intake.domain.model import ComplainantIdentity, Location, Submission
+from services.intake.domain.model import CHANNELS_311, ComplainantIdentity, Location, Submission
 from services.intake.domain.service_definition import COMPLAINANT_ADDRESS
 
 MSG_ID_HEADER = "Nats-Msg-Id"
@@ -97,6 +97,12 @@ def decode_311(body: bytes, headers: Mapping[str, str] | None = None) -> Submiss
     if complainant_address:
         attributes.setdefault(COMPLAINANT_ADDRESS, complainant_address)
 
+    channel = text("channel").strip()
+    if channel not in CHANNELS_311:
+        # Portal and staff complaints come through the gateway, where they are
+        # authenticated; on this feed only the 311 system speaks.
+        violations.append(FieldViolation("channel", f"must be one of {', '.join(sorted(CHANNELS_311))}"))
+
     sub = Submission(
         service_code=text("service_code"),
         location=Location(
@@ -113,7 +119,7 @@ def decode_311(body: bytes, headers: Mapping[str, str] | None = None) -> Submiss
             email=text("email"),
             phone=text("phone"),
         ),
-        channel=text("channel"),
+        channel=channel,
         external_request_id=external_id,
         requested_at=requested_at,
         attributes=attributes,

@@ -3,12 +3,16 @@ Service Level Matrix, load a new matrix version, declare closure days and read a
 complainant's identity under audit.
 
 ``submit`` is the one path every channel takes (the gRPC servicer for the portal and staff
-channels, the NATS consumer for 311). It runs as a few short transactions so that a crash
-at any point resumes on redelivery without repeating a side effect:
+channels, the NATS consumer for 311). Two short writes, and idempotent steps between them,
+so that a crash at any point resumes on redelivery without repeating a side effect:
 
-    validate → classify → record (+ vault)      [tx 1; final here if referred/rejected]
-             → cases.OpenCase (idempotent on our id) → link case           [tx 2]
-             → start CaseLifecycleWorkflow (idempotent on case-<n>) → done + outbox [tx 3]
+    validate → classify → record complaint + vault        [write 1; final if referred/rejected]
+             → cases.OpenCase                             (idempotent on our public id)
+             → start CaseLifecycleWorkflow for a new case (idempotent on case-<n>)
+             → done + case link + outbox messages         [write 2]
+
+When the workflow cannot be started (Temporal down) the case link is written on its own
+(state case_linked) so staff see the case number and the retry does not ask cases again.
 """
 
 from __future__ import annotations

@@ -79,6 +79,11 @@ def test_type_errors_name_each_field() -> None:
     ]
 
 
+@pytest.mark.parametrize("channel", ["portal", "walk-in", "", None])
+def test_only_311_channels_on_the_311_feed(channel: str | None) -> None:
+    assert fields(encode(channel=channel)) == ["channel"]
+
+
 def test_requested_datetime_needs_a_zone() -> None:
     assert fields(encode(requested_datetime="2026-03-02T10:00:00")) == ["requested_datetime"]
     assert fields(encode(requested_datetime="yesterday")) == ["requested_datetime"]
