@@ -1,7 +1,8 @@
 """Wiring of the intake process: database (schema ``intake``, migrated at start), NATS,
 the cases gRPC channel and the Temporal client (each opened once for the process
 lifetime), the service layer, and what runs in it: the gRPC ``IntakeService``, the 311
-consumer, the outbox relay and the sweep of unfinished complaints.
+consumer, the outbox relay, the sweep of unfinished complaints and the follower of case
+status events.
 
 The Service Level Matrix shipped in ``config/service_level_matrix.csv`` is loaded as the
 first version when the database has none (policy 6.8.4; later versions come from the
@@ -31,6 +32,7 @@ from services.intake.adapters.repository import SqlComplaintRepository, SqlMatri
 from services.intake.adapters.vault import VaultCipher
 from services.intake.adapters.workflow_starter import TemporalWorkflowStarter
 from services.intake.domain.matrix import SEED_COUNCIL_RESOLUTION, SEED_EFFECTIVE_DATE, SEED_VERSION_LABEL
+from services.intake.entrypoints.case_events import CaseStatusFollower
 from services.intake.entrypoints.grpc_servicer import SERVICE_NAME, IntakeServicer
 from services.intake.entrypoints.nats_consumer import Complaints311Consumer
 from services.intake.entrypoints.sweeper import UnfinishedSweeper
@@ -50,6 +52,7 @@ class IntakeApp:
     consumer: Complaints311Consumer
     relay: OutboxRelay
     sweeper: UnfinishedSweeper
+    case_status: CaseStatusFollower
     cases_channel: grpc.aio.Channel
 
     def registrations(self) -> list[ServiceRegistration]:
@@ -60,7 +63,7 @@ class IntakeApp:
         ]
 
     def background(self) -> list[BackgroundTask]:
-        return [self.consumer.run, self.relay.run, self.sweeper.run]
+        return [self.consumer.run, self.relay.run, self.sweeper.run, self.case_status.run]
 
     async def close(self) -> None:
         await self.cases_channel.close()
@@ -111,6 +114,7 @@ async def build(
         ),
         relay=OutboxRelay(infra.engine, orm.outbox, js, settings.database_url),
         sweeper=UnfinishedSweeper(service),
+        case_status=CaseStatusFollower(js, service),
         cases_channel=cases_channel,
     )
 

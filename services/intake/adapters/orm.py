@@ -9,6 +9,7 @@
 - ``complainants``: the identity vault, one row per complaint, every identity column
   AES-GCM encrypted (policy 6.3); also the written complaint, which is not public (6.3.4).
 - ``vault_reads``: the audit trail of every read of the vault (policy 6.3.4 need to know).
+- ``applied_events``: case events already applied to complaints (idempotency).
 - ``outbox``: messages to NATS written in the same transaction as the state change.
 """
 
@@ -171,6 +172,9 @@ class ComplaintRow(Base):
     referred_to: Mapped[str] = mapped_column(String(200), default="")
     service_notice: Mapped[str] = mapped_column(Text, default="")
     acknowledgement_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The case's status from the cases service's events, and when the case changed to it.
+    case_status: Mapped[str | None] = mapped_column(String(32))
+    case_status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -178,6 +182,16 @@ class ComplaintRow(Base):
     workflow_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AppliedEventRow(Base):
+    """Events of other services already applied here (idempotent consumption beyond the
+    broker's redelivery guarantees)."""
+
+    __tablename__ = "applied_events"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class ComplainantRow(Base):
@@ -226,3 +240,4 @@ closure_days = _table(ClosureDayRow)
 complaints = _table(ComplaintRow)
 complainants = _table(ComplainantRow)
 vault_reads = _table(VaultReadRow)
+applied_events = _table(AppliedEventRow)

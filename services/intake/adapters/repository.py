@@ -33,8 +33,10 @@ from services.intake.domain.model import (
     ProcessingState,
     ReasonCode,
 )
+from services.intake.domain.public import open311_status
 from services.intake.service_layer.ports import (
     CaseLink,
+    CaseStatusChange,
     ClosureDay,
     ComplaintQuery,
     Finish,
@@ -91,6 +93,7 @@ def _record(row: Row[Any]) -> ComplaintRecord:
         zone=m["zone"],
         property_roll_number=m["property_roll_number"],
         entered_by=m["entered_by"],
+        case_status=m["case_status"] or "",
     )
 
 
@@ -372,6 +375,52 @@ class SqlComplaintRepository:
     async def announce(self, record: ComplaintRecord, messages: MessageBuilder) -> None:
         async with session_scope(self.sessions) as session:
             await _enqueue(session, record, messages)
+
+    async def apply_case_status(
+        self, change: CaseStatusChange, messages: MessageBuilder
+    ) -> list[ComplaintRecord]:
+        c = complaints.c
+        async with session_scope(self.sessions) as session:
+            first_time = (
+                await session.execute(
+                    pg_insert(orm.applied_events)
+                    .values(event_id=uuid.UUID(change.event_id))
+                    .on_conflict_do_nothing()
+                    .returning(orm.applied_events.c.event_id)
+                )
+            ).first()
+            if first_time is None:
+                return []
+            rows = (
+                await session.execute(
+                    select(complaints)
+                    .where(
+                        c.case_number == change.case_number,
+                        # An older event arriving late must not undo a newer status.
+                        or_(c.case_status_at.is_(None), c.case_status_at <= change.occurred_at),
+                    )
+                    .with_for_update()
+                )
+            ).all()
+            changed: list[ComplaintRecord] = []
+            for row in rows:
+                before = _record(row)
+                await session.execute(
+                    update(complaints)
+                    .where(c.id == uuid.UUID(before.id))
+                    .values(
+                        case_status=change.status,
+                        case_status_at=change.occurred_at,
+                        updated_at=change.occurred_at,
+                    )
+                )
+                after = dataclasses.replace(before, case_status=change.status, updated_at=change.occurred_at)
+                if open311_status(before.outcome, before.case_status) != open311_status(
+                    after.outcome, after.case_status
+                ):
+                    changed.append(after)
+                    await _enqueue(session, after, messages)
+            return changed
 
     async def get(self, service_request_id: str) -> ComplaintRecord | None:
         async with self.sessions() as session:

@@ -100,11 +100,19 @@ _NEXT_STEP_AFTER_REJECTION: dict[ReasonCode | None, str] = {
 
 
 def status_notes(
-    kind: OutcomeKind | None, *, case_number: str, referred_to: str, reason_code: ReasonCode | None
+    kind: OutcomeKind | None,
+    *,
+    case_number: str,
+    referred_to: str,
+    reason_code: ReasonCode | None,
+    case_closed: bool = False,
 ) -> str:
-    """A neutral public note (policy 6.3.4, 6.3.8: no identity, no investigation details)."""
+    """A neutral public note (policy 6.3.4, 6.3.8: no identity, and nothing about the
+    investigation while it is ongoing: only whether the case is open or closed)."""
     if kind is None:
         return "Received; being classified."
+    if case_closed and kind in (OutcomeKind.NEW_CASE, OutcomeKind.JOINED_CASE):
+        return f"Case {case_number} is closed."
     if kind is OutcomeKind.NEW_CASE:
         return f"Under review as case {case_number}."
     if kind is OutcomeKind.JOINED_CASE:

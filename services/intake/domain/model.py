@@ -58,6 +58,11 @@ class ProcessingState(StrEnum):
     DONE = "done"
 
 
+# Case statuses that end the case (cases service, DESIGN.md section 3): a complaint on such
+# a case is closed to the public.
+CLOSED_CASE_STATUSES = frozenset({"closed", "referred", "rejected"})
+
+
 class CaseDisposition(StrEnum):
     """What the cases service did with the complaint (cases.proto OpenCaseDisposition)."""
 
@@ -209,6 +214,8 @@ class ComplaintRecord:
     zone: str = ""
     property_roll_number: str = ""
     entered_by: str = ""
+    # The case's lifecycle status as the cases service last reported it (case events).
+    case_status: str = ""
 
     def to_outcome(self, *, replayed: bool) -> Outcome:
         assert self.outcome is not None, "only a finished complaint has an outcome"

@@ -15,7 +15,7 @@ from typing import Any
 
 from services.intake.domain.communication import status_notes
 from services.intake.domain.matrix import DEPARTMENTS, OUTSIDE_AGENCIES
-from services.intake.domain.model import ComplaintRecord, OutcomeKind
+from services.intake.domain.model import CLOSED_CASE_STATUSES, ComplaintRecord, OutcomeKind
 
 MUNICIPALITY = "Town of Greater Napanee"
 
@@ -42,10 +42,12 @@ class PublicComplaint:
     channel: str
 
 
-def open311_status(outcome: OutcomeKind | None) -> str:
+def open311_status(outcome: OutcomeKind | None, case_status: str = "") -> str:
     # A referral or rejection ends the Town's handling; a case keeps the complaint open
-    # until the case closes (the cases service reports that later).
-    return "closed" if outcome in (OutcomeKind.REFERRED, OutcomeKind.REJECTED) else "open"
+    # until the case ends (the cases service reports its status in case events).
+    if outcome in (OutcomeKind.REFERRED, OutcomeKind.REJECTED):
+        return "closed"
+    return "closed" if case_status in CLOSED_CASE_STATUSES else "open"
 
 
 def agency_responsible(record: ComplaintRecord) -> str:
@@ -66,12 +68,13 @@ def public_view(record: ComplaintRecord) -> PublicComplaint:
         case_number=record.case_number,
         service_code=record.service_code,
         service_name=record.service_name,
-        status=open311_status(record.outcome),
+        status=open311_status(record.outcome, record.case_status),
         status_notes=status_notes(
             record.outcome,
             case_number=record.case_number,
             referred_to=record.referred_to,
             reason_code=record.reason_code,
+            case_closed=record.case_status in CLOSED_CASE_STATUSES,
         ),
         agency_responsible=agency_responsible(record),
         service_notice=record.service_notice,

@@ -188,7 +188,7 @@ class Complaints311Consumer:
                 del self._tails[key]
 
     async def handle(self, msg: Msg, decoded: Submission | InvalidArgument) -> None:
-        deliveries = _deliveries(msg)
+        deliveries = delivery_count(msg)
         try:
             if isinstance(decoded, InvalidArgument):
                 raise decoded
@@ -203,7 +203,7 @@ class Complaints311Consumer:
                 type(exc).__name__,
                 extra={"stream_seq": _stream_seq(msg), "deliveries": deliveries},
             )
-            await _settle(msg.nak(delay=backoff(deliveries)))
+            await settle(msg.nak(delay=backoff(deliveries)))
             return
         except DomainError as exc:
             # Well-formed but refused for a reason retrying will not change.
@@ -215,13 +215,13 @@ class Complaints311Consumer:
             )
             if deliveries < self.max_error_deliveries:
                 self.stats.retried += 1
-                await _settle(msg.nak(delay=backoff(deliveries)))
+                await settle(msg.nak(delay=backoff(deliveries)))
                 return
             rule = f"processing failed {deliveries} times ({type(exc).__name__}); needs investigation"
             await self._dead_letter(msg, [FieldViolation("message", rule)], deliveries)
             return
         self.stats.processed += 1
-        await _settle(msg.ack())
+        await settle(msg.ack())
 
     async def _dead_letter(self, msg: Msg, violations: list[FieldViolation], deliveries: int) -> None:
         """Publish the original with the reason to the DLQ, then ack. If the DLQ publish
@@ -241,12 +241,12 @@ class Complaints311Consumer:
             )
         except Exception as exc:  # noqa: BLE001 - any publish failure: retry the whole message later
             log.warning("DLQ publish failed, will retry: %s", type(exc).__name__, extra={"stream_seq": seq})
-            await _settle(msg.nak(delay=backoff(deliveries)))
+            await settle(msg.nak(delay=backoff(deliveries)))
             return
         self.stats.dead_lettered += 1
         # The reason names fields and rules only, never values, so it is safe to log.
         log.info("311 message dead-lettered", extra={"stream_seq": seq, "reason": reason})
-        await _settle(msg.ack())
+        await settle(msg.ack())
 
 
 def dead_letter_payload(
@@ -271,7 +271,7 @@ def dead_letter_payload(
     return payload
 
 
-def _deliveries(msg: Msg) -> int:
+def delivery_count(msg: Msg) -> int:
     try:
         return int(msg.metadata.num_delivered)
     except Exception:  # noqa: BLE001 - not a JetStream message (tests); count as first
@@ -285,7 +285,7 @@ def _stream_seq(msg: Msg) -> int | None:
         return None
 
 
-async def _settle(action: Any) -> None:
+async def settle(action: Any) -> None:
     """Ack/nak are best effort: if the connection is gone the server redelivers after
     ack_wait, and processing is idempotent."""
     try:

@@ -62,6 +62,7 @@ from services.intake.domain.validation import ValidComplaint, validate_submissio
 from services.intake.service_layer.ports import (
     CaseLink,
     CasesPort,
+    CaseStatusChange,
     ClosureDay,
     ComplaintQuery,
     ComplaintRepository,
@@ -412,6 +413,26 @@ class IntakeService:
         # A fresh message id: this is a new answer to a new request, which JetStream's
         # dedupe window must not swallow.
         return [OutboxMessage(SUBJECT_311_UPDATES, to_open311(public_view(record)), str(uuid.uuid4()))]
+
+    async def apply_case_status(self, change: CaseStatusChange) -> int:
+        """The cases service reported a case's new status: the complaints on that case
+        follow it, and 311 complaints whose public status changed (open → closed, or
+        reopened) are told on the updates subject (DESIGN.md section 3). Returns how many
+        complaints changed public status."""
+        changed = await self.complaints.apply_case_status(change, self._status_messages)
+        if changed:
+            log.info(
+                "complaints follow their case",
+                extra={"case_number": change.case_number, "status": change.status, "changed": len(changed)},
+            )
+        return len(changed)
+
+    def _status_messages(self, record: ComplaintRecord) -> Sequence[OutboxMessage]:
+        if record.channel not in CHANNELS_311:
+            return []
+        body = to_open311(public_view(record))
+        key = f"{record.id}:311-status:{record.case_status}:{record.updated_at.isoformat()}"
+        return [OutboxMessage(SUBJECT_311_UPDATES, body, str(uuid.uuid5(_MESSAGE_NAMESPACE, key)))]
 
     async def resume_unfinished(self, older_than_seconds: float = 120.0, limit: int = 100) -> int:
         """Finish complaints whose processing stopped part-way (a crash on a channel with no

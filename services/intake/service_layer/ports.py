@@ -82,6 +82,16 @@ MessageBuilder = Callable[[ComplaintRecord], Sequence[OutboxMessage]]
 
 
 @dataclass(frozen=True, slots=True)
+class CaseStatusChange:
+    """A ``case.status_changed`` event of the cases service, as far as intake needs it."""
+
+    event_id: str
+    case_number: str
+    status: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ComplaintQuery:
     """Open311 GET requests.json filters."""
 
@@ -135,6 +145,15 @@ class ComplaintRepository(Protocol):
 
     async def announce(self, record: ComplaintRecord, messages: MessageBuilder) -> None:
         """Write messages about a complaint to the outbox (its own transaction)."""
+        ...
+
+    async def apply_case_status(
+        self, change: CaseStatusChange, messages: MessageBuilder
+    ) -> list[ComplaintRecord]:
+        """Record the case's new status on every complaint that belongs to the case, once
+        per event and never over a newer status; write ``messages`` for each complaint
+        whose public status (open/closed) changed, in the same transaction. Returns those
+        complaints."""
         ...
 
     async def get(self, service_request_id: str) -> ComplaintRecord | None: ...

@@ -24,10 +24,11 @@ from temporalio.client import Client
 from devstack.processes import free_port
 from services.common.grpc_client import insecure_channel
 from services.common.grpc_server import build_server
-from services.common.messaging import STREAM_311, connect, ensure_streams
+from services.common.messaging import STREAM_311, STREAM_EVENTS, connect, ensure_streams
 from services.common.runtime import Infrastructure, infrastructure
 from services.common.settings import Settings
 from services.intake.bootstrap import IntakeApp, build
+from services.intake.entrypoints.case_events import DURABLE as CASE_STATUS_DURABLE
 from services.intake.entrypoints.nats_consumer import DURABLE
 
 if TYPE_CHECKING:
@@ -109,8 +110,8 @@ async def fake_cases() -> AsyncIterator[FakeCases]:
 
 @pytest.fixture
 async def fresh_311_stream(nats_url: str) -> None:
-    """Each test starts with an empty 311 stream and no durable consumer: the NATS
-    server lives for the whole session."""
+    """Each test starts with an empty 311 stream and none of intake's durable consumers:
+    the NATS server lives for the whole session."""
     nc = await connect(nats_url, "intake-test-setup")
     try:
         await ensure_streams(nc)
@@ -118,6 +119,8 @@ async def fresh_311_stream(nats_url: str) -> None:
         await js.purge_stream(STREAM_311)
         with contextlib.suppress(NotFoundError):
             await js.delete_consumer(STREAM_311, DURABLE)
+        with contextlib.suppress(NotFoundError):
+            await js.delete_consumer(STREAM_EVENTS, CASE_STATUS_DURABLE)
     finally:
         await nc.close()
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from temporalio.client import WorkflowExecutionStatus
 
+from services.common.events import DomainEvent
 from services.common.messaging import SUBJECT_311_DLQ, SUBJECT_311_REQUESTS, SUBJECT_311_UPDATES
 from services.intake.adapters import orm
 from tests.integration.intake.conftest import FakeCases, IntakeHarness
@@ -171,3 +172,23 @@ async def test_a_batch_of_311_complaints_at_one_address_joins_one_case(intake: I
     assert "Under review as case" in got[0]["status_notes"] or "Added to open case" in got[0]["status_notes"]
     notes = sorted(u["status_notes"].split(" case ")[0] for u in got)
     assert notes == ["Added to open", "Added to open", "Added to open", "Added to open", "Under review as"]
+
+
+async def test_case_closure_goes_back_to_the_311_system(intake: IntakeHarness) -> None:
+    updates = await listen(intake, SUBJECT_311_UPDATES)
+    await publish(intake, message("NYC-5005"), "NYC-5005")
+    opened = (await next_message(updates))["body"]
+    # What the cases service publishes when the workflow closes the case.
+    event = DomainEvent(
+        event_type="case.status_changed",
+        case_number=opened["case_number"],
+        data={"from": "complied", "to": "closed", "outcome": "voluntary_compliance", "reason": ""},
+    )
+    await intake.nc.jetstream().publish(
+        event.subject, json.dumps(event.to_json()).encode(), headers={"Nats-Msg-Id": event.event_id}
+    )
+    closed = (await next_message(updates))["body"]
+    assert closed["service_request_id"] == opened["service_request_id"]
+    assert closed["external_request_id"] == "NYC-5005"
+    assert closed["status"] == "closed"
+    assert closed["status_notes"] == f"Case {opened['case_number']} is closed."

@@ -186,7 +186,8 @@ async def test_clerk_loads_a_matrix_version_and_bad_files_are_refused(intake: In
 
 
 async def test_seed_matrix_is_loaded_once(intake: IntakeHarness) -> None:
-    await build(intake.infra, temporal=intake.temporal)  # a second replica starting
+    second = await build(intake.infra, temporal=intake.temporal)  # a second replica starting
+    await second.close()
     async with intake.infra.require_sessions()() as session:
         labels = (await session.execute(select(orm.matrix_versions.c.label))).scalars().all()
     assert labels == [SEED_VERSION_LABEL]

@@ -26,8 +26,10 @@ from services.intake.domain.model import (
     OutcomeKind,
     ProcessingState,
 )
+from services.intake.domain.public import open311_status
 from services.intake.service_layer.ports import (
     CaseLink,
+    CaseStatusChange,
     ClosureDay,
     ComplaintQuery,
     Finish,
@@ -57,6 +59,8 @@ class FakeComplaintRepository:
         self.vault: dict[str, tuple[ComplainantIdentity, str]] = {}
         self.outbox: list[OutboxMessage] = []
         self.vault_reads: list[tuple[str, str, tuple[str, ...], str]] = []
+        self.applied_events: set[str] = set()
+        self.case_status_at: dict[str, datetime] = {}
         self._seq = 0
 
     async def record(
@@ -150,6 +154,29 @@ class FakeComplaintRepository:
         self.records[complaint_id] = record
         self.outbox.extend(messages(record))
         return record
+
+    async def apply_case_status(
+        self, change: CaseStatusChange, messages: MessageBuilder
+    ) -> list[ComplaintRecord]:
+        if change.event_id in self.applied_events:
+            return []
+        self.applied_events.add(change.event_id)
+        changed = []
+        for record in list(self.records.values()):
+            if record.case_number != change.case_number:
+                continue
+            at = self.case_status_at.get(record.id)
+            if at is not None and at > change.occurred_at:
+                continue
+            self.case_status_at[record.id] = change.occurred_at
+            after = dataclasses.replace(record, case_status=change.status, updated_at=change.occurred_at)
+            self.records[record.id] = after
+            if open311_status(record.outcome, record.case_status) != open311_status(
+                after.outcome, after.case_status
+            ):
+                changed.append(after)
+                self.outbox.extend(messages(after))
+        return changed
 
     async def announce(self, record: ComplaintRecord, messages: MessageBuilder) -> None:
         self.outbox.extend(messages(record))

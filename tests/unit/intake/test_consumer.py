@@ -11,9 +11,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from services.common.errors import FieldViolation, InvalidArgument, Unavailable
+from services.common.events import DomainEvent
 from services.common.messaging import SUBJECT_311_DLQ, SUBJECT_311_REQUESTS
 from services.intake.domain.model import Submission
+from services.intake.entrypoints.case_events import CaseStatusFollower
 from services.intake.entrypoints.nats_consumer import Complaints311Consumer, backoff
+from services.intake.service_layer.ports import CaseStatusChange
 from tests.unit.intake.test_open311_message import encode
 
 
@@ -26,6 +29,7 @@ class FakeMsg:
     subject: str = SUBJECT_311_REQUESTS
     acked: bool = False
     naks: list[float | None] = field(default_factory=list)
+    termed: bool = False
 
     @property
     def metadata(self) -> Any:
@@ -36,6 +40,9 @@ class FakeMsg:
 
     async def nak(self, delay: float | None = None) -> None:
         self.naks.append(delay)
+
+    async def term(self) -> None:
+        self.termed = True
 
 
 class FakeJetStream:
@@ -168,3 +175,44 @@ async def test_order_per_place_holds_across_batches_in_flight_together() -> None
     await asyncio.gather(*tasks)
     assert service.order.index("A-0") < service.order.index("A-1")
     assert c._tails == {}  # nothing left waiting
+
+
+class FakeFollowerService:
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+        self.changes: list[CaseStatusChange] = []
+
+    async def apply_case_status(self, change: CaseStatusChange) -> int:
+        if self.error is not None:
+            raise self.error
+        self.changes.append(change)
+        return 1
+
+
+def status_event(**data: Any) -> bytes:
+    event = DomainEvent("case.status_changed", "BL-2026-000009", {"from": "complied", "to": "closed", **data})
+    return json.dumps(event.to_json()).encode()
+
+
+async def test_case_status_event_is_applied_then_acked() -> None:
+    service = FakeFollowerService()
+    msg = FakeMsg(status_event())
+    await CaseStatusFollower(FakeJetStream(), service).handle(msg)  # type: ignore[arg-type]
+    (change,) = service.changes
+    assert (change.case_number, change.status) == ("BL-2026-000009", "closed")
+    assert change.occurred_at.tzinfo is not None
+    assert msg.acked
+
+
+async def test_unreadable_case_event_is_terminated_not_retried_forever() -> None:
+    for body in (b"not json", status_event(to=None), json.dumps({"event_id": "x"}).encode()):
+        msg = FakeMsg(body)
+        await CaseStatusFollower(FakeJetStream(), FakeFollowerService()).handle(msg)  # type: ignore[arg-type]
+        assert msg.termed and not msg.acked
+
+
+async def test_case_event_waits_out_a_database_outage() -> None:
+    msg = FakeMsg(status_event(), delivered=2)
+    follower = CaseStatusFollower(FakeJetStream(), FakeFollowerService(Unavailable("db")))  # type: ignore[arg-type]
+    await follower.handle(msg)  # type: ignore[arg-type]
+    assert msg.naks == [2.0] and not msg.acked and not msg.termed

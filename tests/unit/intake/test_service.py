@@ -21,7 +21,7 @@ from services.intake.domain.model import (
     Submission,
 )
 from services.intake.service_layer.intake import Caller, IntakeService
-from services.intake.service_layer.ports import ComplaintQuery
+from services.intake.service_layer.ports import CaseStatusChange, ComplaintQuery
 from services.intake.service_layer.reference import ReferenceData
 from tests.unit.intake.fakes import (
     MATRIX_CSV,
@@ -370,3 +370,48 @@ async def test_complaint_about_staff_is_readable_only_by_a_supervisor_policy_6_1
     assert world.workflows.started[outcome.case_number].restricted
     view = await world.service.get_public(outcome.service_request_id)
     assert view.address == "" and view.lat is None  # location hidden too
+
+
+def status(case: str, to: str, minute: int, event: str = "") -> CaseStatusChange:
+    at = datetime(2026, 3, 9, 14, minute, tzinfo=UTC)
+    return CaseStatusChange(event or f"{case}/{to}/{minute}", case, to, at)
+
+
+async def test_complaints_follow_their_case_to_closed(world: World) -> None:
+    via_311 = await world.service.submit(sub_311("NYC-7"))
+    via_portal = await world.service.submit(make(complainant=who(first_name="Grace")))
+    case = via_311.case_number
+    assert via_portal.case_number == case  # joined
+    world.repo.outbox.clear()
+
+    # Investigation details stay private (policy 6.3.8): still just "open", no message.
+    assert await world.service.apply_case_status(status(case, "notice_issued", 1)) == 0
+    assert world.repo.outbox == []
+    assert (await world.service.get_public(via_311.service_request_id)).status == "open"
+
+    assert await world.service.apply_case_status(status(case, "closed", 2)) == 2
+    for outcome in (via_311, via_portal):
+        view = await world.service.get_public(outcome.service_request_id)
+        assert (view.status, view.status_notes) == ("closed", f"Case {case} is closed.")
+    # Only the 311 complaint's closure goes back to the 311 system.
+    (update,) = world.repo.outbox
+    assert update.subject == SUBJECT_311_UPDATES
+    assert update.payload["status"] == "closed"
+    assert update.payload["external_request_id"] == "NYC-7"
+
+
+async def test_case_events_apply_once_and_never_over_a_newer_status(world: World) -> None:
+    outcome = await world.service.submit(make())
+    case = outcome.case_number
+    closed = status(case, "closed", 5, event="e-closed")
+    assert await world.service.apply_case_status(closed) == 1
+    assert await world.service.apply_case_status(closed) == 0  # redelivered
+    # An earlier transition arriving late does not reopen it.
+    assert await world.service.apply_case_status(status(case, "under_investigation", 3)) == 0
+    assert (await world.service.get_public(outcome.service_request_id)).status == "closed"
+
+
+async def test_rejected_and_referred_complaints_do_not_follow_cases(world: World) -> None:
+    referred = await world.service.submit(make(service_code="off-road-vehicles"))
+    assert await world.service.apply_case_status(status("BL-2026-000001", "closed", 1)) == 0
+    assert (await world.service.get_public(referred.service_request_id)).status == "closed"
