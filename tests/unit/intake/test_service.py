@@ -415,3 +415,31 @@ async def test_rejected_and_referred_complaints_do_not_follow_cases(world: World
     referred = await world.service.submit(make(service_code="off-road-vehicles"))
     assert await world.service.apply_case_status(status("BL-2026-000001", "closed", 1)) == 0
     assert (await world.service.get_public(referred.service_request_id)).status == "closed"
+
+
+async def test_public_list_refuses_bad_filters(world: World) -> None:
+    with pytest.raises(InvalidArgument) as exc:
+        await world.service.list_public(
+            ComplaintQuery(
+                limit=-1, start=datetime(2026, 3, 2, tzinfo=UTC), end=datetime(2026, 3, 1, tzinfo=UTC)
+            )
+        )
+    assert {v.field for v in exc.value.violations} == {"limit", "end_date"}
+
+
+async def test_public_list_is_capped_at_1000(world: World) -> None:
+    for _ in range(3):
+        await world.service.submit(make())
+    assert len(await world.service.list_public(ComplaintQuery(limit=2))) == 2
+    assert len(await world.service.list_public(ComplaintQuery(limit=5000))) == 3
+
+
+async def test_staff_inputs_are_checked(world: World) -> None:
+    with pytest.raises(InvalidArgument) as exc:
+        await world.service.load_matrix(MATRIX_CSV.read_text(), "v2", "next tuesday", "#1/26", CLERK)
+    assert exc.value.violations[0].field == "effective_date"
+    with pytest.raises(InvalidArgument) as exc:
+        await world.service.declare_closure_day("2026-03-03", "  ", CLERK)
+    assert exc.value.violations[0].field == "reason"
+    with pytest.raises(NotFound):
+        await world.service.reveal_complainant("SR-2026-0999999", "call back", Caller("o1", ("officer",)))

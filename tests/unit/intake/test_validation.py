@@ -189,3 +189,32 @@ def test_rules_never_echo_the_offending_value() -> None:
             make(complainant=who(email="canary.secret@@nowhere", phone="canary-phone")), MATRIX, NOW
         )
     assert "canary" not in exc.value.message
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"complainant": who(first_name="x" * 101)}, "first_name"),
+        ({"complainant": who(last_name="x" * 101)}, "last_name"),
+        ({"complainant": who(address="x" * 301)}, "complainant_address"),
+        ({"location": Location(address="x" * 301)}, "address_string"),
+        ({"location": Location(address="1 Main St", address_id="x" * 65)}, "address_id"),
+        ({"location": Location(address="1 Main St", postal_code="x" * 17)}, "zipcode"),
+    ],
+)
+def test_field_lengths_are_bounded(changes: dict[str, Any], field: str) -> None:
+    assert only(make(**changes)).field == field
+
+
+@pytest.mark.parametrize(
+    ("complainant", "field"),
+    [
+        (who(phone="", preferred_contact="phone"), "phone"),
+        (who(address="", preferred_contact="mail"), "complainant_address"),
+    ],
+)
+def test_preferred_contact_method_needs_its_details_policy_6_5_3(
+    complainant: ComplainantIdentity, field: str
+) -> None:
+    v = only(make(complainant=complainant))
+    assert (v.field, v.policy) == (field, "6.5.3")
