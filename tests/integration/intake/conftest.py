@@ -140,6 +140,7 @@ async def intake(
     database_url: str,
     nats_url: str,
     temporal_address: str,
+    temporal_namespace: str,
     fake_cases: FakeCases,
     fresh_311_stream: None,
 ) -> AsyncIterator[IntakeHarness]:
@@ -148,13 +149,14 @@ async def intake(
         database_url=database_url,
         nats_url=nats_url,
         temporal_address=temporal_address,
+        temporal_namespace=temporal_namespace,
         cases_addr=fake_cases.address,
         intake_port=free_port(),
         intake_consumer_batch=64,
         intake_consumer_concurrency=16,
     )
     address = f"127.0.0.1:{settings.intake_port}"
-    temporal = await Client.connect(temporal_address)
+    temporal = await Client.connect(temporal_address, namespace=temporal_namespace)
     async with infrastructure("intake-test", settings, schema="intake") as infra:
         app = await build(infra, temporal=temporal)
         server, _health, _port = await build_server(app.registrations(), address)

@@ -43,7 +43,12 @@ async def wait_serving(address: str, within: float) -> None:
 
 
 async def test_entry_point_serves_processes_and_stops_without_logging_identity(
-    database_url: str, nats_url: str, temporal_address: str, fake_cases: FakeCases, fresh_311_stream: None
+    database_url: str,
+    nats_url: str,
+    temporal_address: str,
+    temporal_namespace: str,
+    fake_cases: FakeCases,
+    fresh_311_stream: None,
 ) -> None:
     port = free_port()
     env = {
@@ -52,6 +57,7 @@ async def test_entry_point_serves_processes_and_stops_without_logging_identity(
         "BYLAW_DATABASE_URL": database_url,
         "BYLAW_NATS_URL": nats_url,
         "BYLAW_TEMPORAL_ADDRESS": temporal_address,
+        "BYLAW_TEMPORAL_NAMESPACE": temporal_namespace,
         "BYLAW_CASES_ADDR": fake_cases.address,
         "BYLAW_GRPC_BIND_HOST": "127.0.0.1",
         "BYLAW_INTAKE_PORT": str(port),

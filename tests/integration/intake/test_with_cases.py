@@ -24,18 +24,19 @@ from workflows import contracts
 
 @pytest.fixture
 async def stub(
-    database_url: str, nats_url: str, temporal_address: str, fresh_311_stream: None
+    database_url: str, nats_url: str, temporal_address: str, temporal_namespace: str, fresh_311_stream: None
 ) -> AsyncIterator[IntakeServiceStub]:
     settings = Settings(
         env="test",
         database_url=database_url,
         nats_url=nats_url,
         temporal_address=temporal_address,
+        temporal_namespace=temporal_namespace,
         cases_port=free_port(),
         intake_port=free_port(),
     )
     settings = settings.model_copy(update={"cases_addr": f"127.0.0.1:{settings.cases_port}"})
-    temporal = await Client.connect(temporal_address)
+    temporal = await Client.connect(temporal_address, namespace=temporal_namespace)
     async with (
         infrastructure("cases-test", settings, schema="cases") as cases_infra,
         infrastructure("intake-test", settings, schema="intake") as intake_infra,
@@ -73,7 +74,7 @@ def complaint(name: str) -> intake_pb2.SubmitComplaintRequest:
 
 
 async def test_first_complaint_opens_a_case_the_next_joins_it(
-    stub: IntakeServiceStub, temporal_address: str
+    stub: IntakeServiceStub, temporal_address: str, temporal_namespace: str
 ) -> None:
     first = await stub.SubmitComplaint(complaint("Ann"))
     assert first.kind == intake_pb2.OUTCOME_KIND_NEW_CASE
@@ -81,7 +82,7 @@ async def test_first_complaint_opens_a_case_the_next_joins_it(
     second = await stub.SubmitComplaint(complaint("Bob"))
     assert second.kind == intake_pb2.OUTCOME_KIND_JOINED_CASE  # policy 6.6.5
     assert second.case_number == first.case_number
-    temporal = await Client.connect(temporal_address)
+    temporal = await Client.connect(temporal_address, namespace=temporal_namespace)
     desc = await temporal.get_workflow_handle(contracts.workflow_id(first.case_number)).describe()
     assert desc.typed_search_attributes.get(contracts.CASE_NUMBER) == first.case_number
     # Each further complainant about the matter joins the same case and gets a response.

@@ -24,8 +24,10 @@ def payload(case_number: str) -> contracts.CaseLifecycleInput:
     )
 
 
-async def test_start_is_idempotent_and_never_restarts_a_closed_case(temporal_address: str) -> None:
-    client = await Client.connect(temporal_address)
+async def test_start_is_idempotent_and_never_restarts_a_closed_case(
+    temporal_address: str, temporal_namespace: str
+) -> None:
+    client = await Client.connect(temporal_address, namespace=temporal_namespace)
     starter = TemporalWorkflowStarter(client)
     case = f"BL-2026-{uuid.uuid4().int % 10**9:09d}"
     handle = client.get_workflow_handle(contracts.workflow_id(case))

@@ -97,8 +97,9 @@ async def fake_cases() -> AsyncIterator[FakeCases]:
 
 
 @pytest.fixture
-async def temporal_client(temporal_address: str) -> Client:
-    return await Client.connect(temporal_address)
+async def temporal_client(temporal_address: str, temporal_namespace: str) -> Client:
+    """A client on a fresh namespace of its own (see tests/conftest.py)."""
+    return await Client.connect(temporal_address, namespace=temporal_namespace)
 
 
 async def new_namespace(client: Client) -> str:

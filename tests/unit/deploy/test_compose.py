@@ -104,7 +104,7 @@ def test_depends_on_conditions_refer_to_services_with_healthchecks() -> None:
         for dep, cond in (svc.get("depends_on") or {}).items():
             assert dep in SERVICES, f"{name} depends on unknown {dep}"
             if cond.get("condition") == "service_healthy":
-                assert "healthcheck" in SERVICES[dep], f"{name} waits for {dep} to be healthy; it has no healthcheck"
+                assert "healthcheck" in SERVICES[dep], f"{name} waits for unhealthcheckable {dep}"
 
 
 def test_dockerfile_copies_paths_that_exist() -> None:
