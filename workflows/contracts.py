@@ -139,3 +139,70 @@ class CaseLifecycleResult:
     closed_at: datetime
     days_open: int
     transitions: int
+
+
+# ---------------------------------------------------------------------------------------
+# Interfaces between the case lifecycle and its neighbours (issue 4). Pinned here so the
+# parent workflow, the remediation child workflow, intake and the gateway can be built in
+# parallel; extend with new optional fields only.
+
+# Intake tells the case workflow when the complainant's acknowledgement went out (policy
+# 6.5.5: within 2 business days). Until then the workflow's acknowledgement timer may
+# raise an "acknowledgement overdue" alert.
+SIGNAL_ACKNOWLEDGEMENT_RECORDED = "acknowledgement_recorded"
+
+
+@dataclass
+class AcknowledgementRecorded:
+    sent_at: datetime
+    channel: str  # "portal" | "email" | "311" | "mail" | "phone" ...
+    complaint_id: str = ""  # our Open311 service_request_id; never the complainant identity
+
+
+# Municipal remediation behind the $5,000 Council gate (policy 6.5.13-6.5.14, seed 3.4)
+# runs as a child workflow of the case, one per work order.
+REMEDIATION_WORKFLOW_TYPE = "RemediationWorkflow"
+COUNCIL_GATE_CENTS = 500_000  # "expected to exceed $5,000" (policy 6.5.13)
+
+
+def remediation_workflow_id(case_number: str, work_order_seq: int) -> str:
+    return f"case-{case_number}-remediation-{work_order_seq}"
+
+
+@dataclass
+class RemediationInput:
+    case_number: str
+    work_order_seq: int  # 1, 2 ... within the case
+    work_description: str  # what the contractor must do (no complainant identity)
+    estimate_cents: int
+    contractor: str
+    private_land: bool  # the Council gate applies to entry onto private lands (6.5.13)
+    requested_by: str  # officer subject
+    property_roll_number: str = ""
+    parent_workflow_id: str = ""  # the case workflow, which receives progress signals
+
+
+# The child reports every status change to its parent, which stays the single authority
+# on the case status (DESIGN.md section 2): it records it in cases and upserts CaseStatus,
+# e.g. "awaiting_council_approval" while the child waits for Council.
+SIGNAL_REMEDIATION_PROGRESS = "remediation_progress"
+
+
+@dataclass
+class RemediationProgress:
+    work_order_seq: int
+    case_status: str  # a case status: "awaiting_council_approval" | "remediation" | ...
+    detail: str  # one human sentence for the parent's current details
+
+
+@dataclass
+class RemediationResult:
+    work_order_seq: int
+    # "completed" (work done and cost recovered or on the tax roll),
+    # "refused_by_council", "cancelled"
+    outcome: str
+    actual_cost_cents: int = 0
+    invoice_number: str = ""
+    paid: bool = False
+    added_to_tax_roll: bool = False
+    emergency: bool = False  # approved under 6.5.14, reported to Council afterwards
