@@ -38,7 +38,11 @@ def _seed(stack: Stack) -> None:
             bar.update(tasks[what], completed=done, total=total)  # type: ignore[arg-type]
 
         summary = asyncio.run(seed_demo_town(stack.env["BYLAW_CASES_ADDR"], progress=progress))
-    console.print(f"  demo town: {summary}")
+    parts = []
+    for what, counts in summary.items():
+        if isinstance(counts, dict):
+            parts.append(f"{counts.get('total', 0)} {what} ({counts.get('inserted', 0)} new)")
+    console.print("  demo town: " + ", ".join(parts))
 
 
 def _dev_token(stack: Stack) -> str | None:
@@ -76,7 +80,10 @@ def _print_urls(stack: Stack, started_in: float) -> None:
         console.print(f"  {name:<{width}}  {value}")
     token = _dev_token(stack)
     if token:
-        console.print(f"\n  Staff dev token (supervisor, 12 h):\n  {token}")
+        console.print("\n  Staff dev token (supervisor, officer, clerk; 12 h), for the staff API:")
+        # Printed without wrapping so it can be copied in one piece.
+        console.print(f"  export TOKEN={token}", soft_wrap=True)
+        console.print(f'  curl -H "Authorization: Bearer $TOKEN" {gw}/api/v1/cases', soft_wrap=True)
     console.print()
 
 

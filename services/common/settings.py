@@ -14,7 +14,7 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_PII_KEY = "dev-only-pii-key-change-me-0123456789abcdef"
-DEV_JWT_SECRET = "dev-only-jwt-secret-change-me"  # noqa: S105 - refused outside dev/test
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"  # noqa: S105 - refused outside dev/test
 DEV_S3_SECRET = "bylaw-dev-secret"  # noqa: S105 - refused outside dev/test
 
 
