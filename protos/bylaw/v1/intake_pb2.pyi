@@ -217,6 +217,10 @@ class ComplaintOutcome(_message.Message):
     WRITTEN_CONFIRMATION_REQUIRED_FIELD_NUMBER: _builtins.int
     FOLLOW_UP_FIELD_NUMBER: _builtins.int
     ANONYMOUS_FIELD_NUMBER: _builtins.int
+    FIRST_INSPECTION_DUE_FIELD_NUMBER: _builtins.int
+    RESOLUTION_DUE_FIELD_NUMBER: _builtins.int
+    SLA_VERSION_FIELD_NUMBER: _builtins.int
+    ACKNOWLEDGED_AT_FIELD_NUMBER: _builtins.int
     service_request_id: _builtins.str
     """our Open311 id for the complaint"""
     kind: Global___OutcomeKind.ValueType
@@ -240,6 +244,7 @@ class ComplaintOutcome(_message.Message):
     """
     anonymous: _builtins.bool
     """proceeded as anonymous for a high-priority matter (4.1)"""
+    sla_version: _builtins.str
     @_builtins.property
     def acknowledgement_due(self) -> _timestamp_pb2.Timestamp:
         """2 business days (policy 6.5.5)"""
@@ -248,6 +253,20 @@ class ComplaintOutcome(_message.Message):
     def follow_up(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Why staff must follow up although the complaint proceeds, e.g. the complainant's own
         address is missing (policy 4.10, 6.5.3). Never contains identity values.
+        """
+
+    @_builtins.property
+    def first_inspection_due(self) -> _timestamp_pb2.Timestamp:
+        """Service-level targets for the complaint's priority (policy 6.5.4, 6.8.5), from the
+        configured SLA targets; unset for referrals and rejections.
+        """
+
+    @_builtins.property
+    def resolution_due(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def acknowledged_at(self) -> _timestamp_pb2.Timestamp:
+        """When the acknowledgement went out (at once on portal, 311 and email); unset while
+        staff still have to send it (phone, walk-in, letter, Council referral).
         """
 
     def __init__(
@@ -267,10 +286,14 @@ class ComplaintOutcome(_message.Message):
         written_confirmation_required: _builtins.bool = ...,
         follow_up: _abc.Iterable[_builtins.str] | None = ...,
         anonymous: _builtins.bool = ...,
+        first_inspection_due: _timestamp_pb2.Timestamp | None = ...,
+        resolution_due: _timestamp_pb2.Timestamp | None = ...,
+        sla_version: _builtins.str = ...,
+        acknowledged_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["acknowledgement_due", b"acknowledgement_due"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["acknowledged_at", b"acknowledged_at", "acknowledgement_due", b"acknowledgement_due", "first_inspection_due", b"first_inspection_due", "resolution_due", b"resolution_due"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledgement_due", b"acknowledgement_due", "anonymous", b"anonymous", "case_number", b"case_number", "external_request_id", b"external_request_id", "follow_up", b"follow_up", "kind", b"kind", "matrix_version", b"matrix_version", "priority", b"priority", "reason", b"reason", "referred_to", b"referred_to", "replayed", b"replayed", "service_notice", b"service_notice", "service_request_id", b"service_request_id", "written_confirmation_required", b"written_confirmation_required"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledged_at", b"acknowledged_at", "acknowledgement_due", b"acknowledgement_due", "anonymous", b"anonymous", "case_number", b"case_number", "external_request_id", b"external_request_id", "first_inspection_due", b"first_inspection_due", "follow_up", b"follow_up", "kind", b"kind", "matrix_version", b"matrix_version", "priority", b"priority", "reason", b"reason", "referred_to", b"referred_to", "replayed", b"replayed", "resolution_due", b"resolution_due", "service_notice", b"service_notice", "service_request_id", b"service_request_id", "sla_version", b"sla_version", "written_confirmation_required", b"written_confirmation_required"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -472,22 +495,64 @@ class ListServicesResponse(_message.Message):
 
     SERVICES_FIELD_NUMBER: _builtins.int
     MATRIX_VERSION_FIELD_NUMBER: _builtins.int
+    REFERRAL_SERVICES_FIELD_NUMBER: _builtins.int
     matrix_version: _builtins.str
     @_builtins.property
     def services(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.MatrixEntry]: ...
+    @_builtins.property
+    def referral_services(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReferralService]:
+        """Services that are never Town by-law matters, offered so such complaints can be
+        referred with the agency named (policy 6.2.1 g, 6.5.9, 6.11.2). Not matrix rows.
+        """
+
     def __init__(
         self,
         *,
         services: _abc.Iterable[_common_pb2.MatrixEntry] | None = ...,
         matrix_version: _builtins.str = ...,
+        referral_services: _abc.Iterable[Global___ReferralService] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["matrix_version", b"matrix_version", "services", b"services"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["matrix_version", b"matrix_version", "referral_services", b"referral_services", "services", b"services"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListServicesResponse: _TypeAlias = ListServicesResponse  # noqa: Y015
+
+@_typing.final
+class ReferralService(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_CODE_FIELD_NUMBER: _builtins.int
+    SERVICE_NAME_FIELD_NUMBER: _builtins.int
+    AGENCY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
+    service_code: _builtins.str
+    """e.g. "civil-matter", "police-matter" """
+    service_name: _builtins.str
+    agency: _builtins.str
+    """who the complainant is directed to"""
+    description: _builtins.str
+    policy: _builtins.str
+    """the policy section that sends it there"""
+    def __init__(
+        self,
+        *,
+        service_code: _builtins.str = ...,
+        service_name: _builtins.str = ...,
+        agency: _builtins.str = ...,
+        description: _builtins.str = ...,
+        policy: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agency", b"agency", "description", b"description", "policy", b"policy", "service_code", b"service_code", "service_name", b"service_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReferralService: _TypeAlias = ReferralService  # noqa: Y015
 
 @_typing.final
 class GetServiceRequest(_message.Message):
@@ -808,3 +873,453 @@ class ComplainantRecord(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ComplainantRecord: _TypeAlias = ComplainantRecord  # noqa: Y015
+
+@_typing.final
+class RecordAcknowledgementRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_REQUEST_ID_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    SENT_AT_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    service_request_id: _builtins.str
+    method: _builtins.str
+    """How it was sent: "phone", "email", "mail", "in-person" (policy 6.5.5)."""
+    @_builtins.property
+    def sent_at(self) -> _timestamp_pb2.Timestamp:
+        """unset = now; not in the future"""
+
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        service_request_id: _builtins.str = ...,
+        method: _builtins.str = ...,
+        sent_at: _timestamp_pb2.Timestamp | None = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "sent_at", b"sent_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "method", b"method", "sent_at", b"sent_at", "service_request_id", b"service_request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordAcknowledgementRequest: _TypeAlias = RecordAcknowledgementRequest  # noqa: Y015
+
+@_typing.final
+class AcknowledgementStatus(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    DUE_FIELD_NUMBER: _builtins.int
+    SENT_AT_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    RECORDED_BY_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    ALERTED_FIELD_NUMBER: _builtins.int
+    service_request_id: _builtins.str
+    case_number: _builtins.str
+    method: _builtins.str
+    recorded_by: _builtins.str
+    overdue: _builtins.bool
+    """due passed without an acknowledgement"""
+    channel: _builtins.str
+    """the channel the complaint came in on"""
+    priority: _builtins.str
+    """"high" | "medium" | "low" """
+    alerted: _builtins.bool
+    """the overdue alert event was published"""
+    @_builtins.property
+    def due(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def sent_at(self) -> _timestamp_pb2.Timestamp:
+        """unset while pending"""
+
+    def __init__(
+        self,
+        *,
+        service_request_id: _builtins.str = ...,
+        case_number: _builtins.str = ...,
+        due: _timestamp_pb2.Timestamp | None = ...,
+        sent_at: _timestamp_pb2.Timestamp | None = ...,
+        method: _builtins.str = ...,
+        recorded_by: _builtins.str = ...,
+        overdue: _builtins.bool = ...,
+        channel: _builtins.str = ...,
+        priority: _builtins.str = ...,
+        alerted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due", b"due", "sent_at", b"sent_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alerted", b"alerted", "case_number", b"case_number", "channel", b"channel", "due", b"due", "method", b"method", "overdue", b"overdue", "priority", b"priority", "recorded_by", b"recorded_by", "sent_at", b"sent_at", "service_request_id", b"service_request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgementStatus: _TypeAlias = AcknowledgementStatus  # noqa: Y015
+
+@_typing.final
+class ListOverdueAcknowledgementsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    """default and max 500"""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOverdueAcknowledgementsRequest: _TypeAlias = ListOverdueAcknowledgementsRequest  # noqa: Y015
+
+@_typing.final
+class ListOverdueAcknowledgementsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACKNOWLEDGEMENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def acknowledgements(self) -> _containers.RepeatedCompositeFieldContainer[Global___AcknowledgementStatus]: ...
+    def __init__(
+        self,
+        *,
+        acknowledgements: _abc.Iterable[Global___AcknowledgementStatus] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledgements", b"acknowledgements"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOverdueAcknowledgementsResponse: _TypeAlias = ListOverdueAcknowledgementsResponse  # noqa: Y015
+
+@_typing.final
+class MarkComplaintRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_REQUEST_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    service_request_id: _builtins.str
+    kind: _builtins.str
+    """"frivolous" (policy 4.4) | "vexatious" (4.11)"""
+    reason: _builtins.str
+    """required; recorded, not public"""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        service_request_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "kind", b"kind", "reason", b"reason", "service_request_id", b"service_request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkComplaintRequest: _TypeAlias = MarkComplaintRequest  # noqa: Y015
+
+@_typing.final
+class MarkComplaintResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    CASE_ACTION_FIELD_NUMBER: _builtins.int
+    REPLAYED_FIELD_NUMBER: _builtins.int
+    case_action: _builtins.str
+    """What happened to its case: "closed" (this was its only complaint; closed as
+    rejected/dismissed through the workflow), "kept" (other complaints keep it open),
+    "pending" (the workflow could not be reached; retried in the background), "none".
+    """
+    replayed: _builtins.bool
+    """already marked before; the first marking stands"""
+    @_builtins.property
+    def outcome(self) -> Global___ComplaintOutcome:
+        """the complaint's outcome as it now stands"""
+
+    def __init__(
+        self,
+        *,
+        outcome: Global___ComplaintOutcome | None = ...,
+        case_action: _builtins.str = ...,
+        replayed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_action", b"case_action", "outcome", b"outcome", "replayed", b"replayed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkComplaintResponse: _TypeAlias = MarkComplaintResponse  # noqa: Y015
+
+@_typing.final
+class DeadLetter(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    EXTERNAL_REQUEST_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    STREAM_SEQUENCE_FIELD_NUMBER: _builtins.int
+    DELIVERIES_FIELD_NUMBER: _builtins.int
+    FAILED_AT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    RESUBMITTED_AS_FIELD_NUMBER: _builtins.int
+    RESUBMITTED_BY_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    external_request_id: _builtins.str
+    reason: _builtins.str
+    stream_sequence: _builtins.int
+    deliveries: _builtins.int
+    status: _builtins.str
+    """"open" | "resubmitted" """
+    resubmitted_as: _builtins.str
+    """our service_request_id once resubmitted"""
+    resubmitted_by: _builtins.str
+    size_bytes: _builtins.int
+    sha256: _builtins.str
+    """of the original body"""
+    @_builtins.property
+    def failed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        external_request_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        stream_sequence: _builtins.int = ...,
+        deliveries: _builtins.int = ...,
+        failed_at: _timestamp_pb2.Timestamp | None = ...,
+        status: _builtins.str = ...,
+        resubmitted_as: _builtins.str = ...,
+        resubmitted_by: _builtins.str = ...,
+        size_bytes: _builtins.int = ...,
+        sha256: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["failed_at", b"failed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deliveries", b"deliveries", "external_request_id", b"external_request_id", "failed_at", b"failed_at", "id", b"id", "reason", b"reason", "resubmitted_as", b"resubmitted_as", "resubmitted_by", b"resubmitted_by", "sha256", b"sha256", "size_bytes", b"size_bytes", "status", b"status", "stream_sequence", b"stream_sequence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeadLetter: _TypeAlias = DeadLetter  # noqa: Y015
+
+@_typing.final
+class ListDeadLettersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    status: _builtins.str
+    """"open" | "resubmitted" | "" (both)"""
+    limit: _builtins.int
+    """default and max 500"""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        status: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "limit", b"limit", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDeadLettersRequest: _TypeAlias = ListDeadLettersRequest  # noqa: Y015
+
+@_typing.final
+class ListDeadLettersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEAD_LETTERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def dead_letters(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeadLetter]: ...
+    def __init__(
+        self,
+        *,
+        dead_letters: _abc.Iterable[Global___DeadLetter] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dead_letters", b"dead_letters"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDeadLettersResponse: _TypeAlias = ListDeadLettersResponse  # noqa: Y015
+
+@_typing.final
+class GetDeadLetterRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    purpose: _builtins.str
+    """recorded in the audit (policy 6.3.4)"""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        purpose: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "id", b"id", "purpose", b"purpose"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDeadLetterRequest: _TypeAlias = GetDeadLetterRequest  # noqa: Y015
+
+@_typing.final
+class DeadLetterOriginal(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class HeadersEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    DEAD_LETTER_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    BODY_BYTES_FIELD_NUMBER: _builtins.int
+    HEADERS_FIELD_NUMBER: _builtins.int
+    body: _builtins.str
+    """the original message (UTF-8), with identity"""
+    body_bytes: _builtins.bytes
+    """set instead of body when not UTF-8"""
+    @_builtins.property
+    def dead_letter(self) -> Global___DeadLetter: ...
+    @_builtins.property
+    def headers(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        dead_letter: Global___DeadLetter | None = ...,
+        body: _builtins.str = ...,
+        body_bytes: _builtins.bytes = ...,
+        headers: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["dead_letter", b"dead_letter"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "body_bytes", b"body_bytes", "dead_letter", b"dead_letter", "headers", b"headers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeadLetterOriginal: _TypeAlias = DeadLetterOriginal  # noqa: Y015
+
+@_typing.final
+class ResubmitDeadLetterRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class CorrectionsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    CORRECTIONS_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    @_builtins.property
+    def corrections(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Top-level JSON fields to replace before resubmitting (e.g. service_code); only for
+        JSON originals.
+        """
+
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        corrections: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "corrections", b"corrections", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResubmitDeadLetterRequest: _TypeAlias = ResubmitDeadLetterRequest  # noqa: Y015
+
+@_typing.final
+class ResubmitDeadLetterResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEAD_LETTER_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def dead_letter(self) -> Global___DeadLetter: ...
+    @_builtins.property
+    def outcome(self) -> Global___ComplaintOutcome: ...
+    def __init__(
+        self,
+        *,
+        dead_letter: Global___DeadLetter | None = ...,
+        outcome: Global___ComplaintOutcome | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["dead_letter", b"dead_letter", "outcome", b"outcome"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dead_letter", b"dead_letter", "outcome", b"outcome"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResubmitDeadLetterResponse: _TypeAlias = ResubmitDeadLetterResponse  # noqa: Y015

@@ -79,6 +79,36 @@ class IntakeServiceStub:
                 request_serializer=bylaw_dot_v1_dot_intake__pb2.GetComplainantRequest.SerializeToString,
                 response_deserializer=bylaw_dot_v1_dot_intake__pb2.ComplainantRecord.FromString,
                 _registered_method=True)
+        self.RecordAcknowledgement = channel.unary_unary(
+                '/bylaw.v1.IntakeService/RecordAcknowledgement',
+                request_serializer=bylaw_dot_v1_dot_intake__pb2.RecordAcknowledgementRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_intake__pb2.AcknowledgementStatus.FromString,
+                _registered_method=True)
+        self.ListOverdueAcknowledgements = channel.unary_unary(
+                '/bylaw.v1.IntakeService/ListOverdueAcknowledgements',
+                request_serializer=bylaw_dot_v1_dot_intake__pb2.ListOverdueAcknowledgementsRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_intake__pb2.ListOverdueAcknowledgementsResponse.FromString,
+                _registered_method=True)
+        self.MarkComplaint = channel.unary_unary(
+                '/bylaw.v1.IntakeService/MarkComplaint',
+                request_serializer=bylaw_dot_v1_dot_intake__pb2.MarkComplaintRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_intake__pb2.MarkComplaintResponse.FromString,
+                _registered_method=True)
+        self.ListDeadLetters = channel.unary_unary(
+                '/bylaw.v1.IntakeService/ListDeadLetters',
+                request_serializer=bylaw_dot_v1_dot_intake__pb2.ListDeadLettersRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_intake__pb2.ListDeadLettersResponse.FromString,
+                _registered_method=True)
+        self.GetDeadLetter = channel.unary_unary(
+                '/bylaw.v1.IntakeService/GetDeadLetter',
+                request_serializer=bylaw_dot_v1_dot_intake__pb2.GetDeadLetterRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_intake__pb2.DeadLetterOriginal.FromString,
+                _registered_method=True)
+        self.ResubmitDeadLetter = channel.unary_unary(
+                '/bylaw.v1.IntakeService/ResubmitDeadLetter',
+                request_serializer=bylaw_dot_v1_dot_intake__pb2.ResubmitDeadLetterRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_intake__pb2.ResubmitDeadLetterResponse.FromString,
+                _registered_method=True)
 
 
 class IntakeServiceServicer:
@@ -154,6 +184,53 @@ class IntakeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordAcknowledgement(self, request, context):
+        """Acknowledgements (policy 4.2, 6.5.5-6.5.8). Portal, 311 and email complaints are
+        acknowledged at once; phone, walk-in, letter and Council referrals when staff record
+        that it was sent. Recording tells the case workflow (signal acknowledgement_recorded).
+        Idempotent: the first recording stands.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOverdueAcknowledgements(self, request, context):
+        """Valid complaints past their acknowledgement due time without one (staff roles).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkComplaint(self, request, context):
+        """A supervisor marks a complaint frivolous (policy 4.4) or vexatious (4.11) with a
+        reason: the complaint ends rejected, the complainant is told (6.6.4), and a case that
+        rests on this complaint alone is closed as rejected through its workflow.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeadLetters(self, request, context):
+        """Dead letters of the 311 feed. The bylaw.311.dlq message carries no identity (policy
+        6.3); the full original is kept encrypted here, readable by need-to-know roles with a
+        purpose (audited) and resubmittable, optionally with corrected fields.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDeadLetter(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResubmitDeadLetter(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntakeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -201,6 +278,36 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.GetComplainant,
                     request_deserializer=bylaw_dot_v1_dot_intake__pb2.GetComplainantRequest.FromString,
                     response_serializer=bylaw_dot_v1_dot_intake__pb2.ComplainantRecord.SerializeToString,
+            ),
+            'RecordAcknowledgement': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAcknowledgement,
+                    request_deserializer=bylaw_dot_v1_dot_intake__pb2.RecordAcknowledgementRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_intake__pb2.AcknowledgementStatus.SerializeToString,
+            ),
+            'ListOverdueAcknowledgements': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOverdueAcknowledgements,
+                    request_deserializer=bylaw_dot_v1_dot_intake__pb2.ListOverdueAcknowledgementsRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_intake__pb2.ListOverdueAcknowledgementsResponse.SerializeToString,
+            ),
+            'MarkComplaint': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkComplaint,
+                    request_deserializer=bylaw_dot_v1_dot_intake__pb2.MarkComplaintRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_intake__pb2.MarkComplaintResponse.SerializeToString,
+            ),
+            'ListDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeadLetters,
+                    request_deserializer=bylaw_dot_v1_dot_intake__pb2.ListDeadLettersRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_intake__pb2.ListDeadLettersResponse.SerializeToString,
+            ),
+            'GetDeadLetter': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDeadLetter,
+                    request_deserializer=bylaw_dot_v1_dot_intake__pb2.GetDeadLetterRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_intake__pb2.DeadLetterOriginal.SerializeToString,
+            ),
+            'ResubmitDeadLetter': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResubmitDeadLetter,
+                    request_deserializer=bylaw_dot_v1_dot_intake__pb2.ResubmitDeadLetterRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_intake__pb2.ResubmitDeadLetterResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -446,6 +553,168 @@ class IntakeService:
             '/bylaw.v1.IntakeService/GetComplainant',
             bylaw_dot_v1_dot_intake__pb2.GetComplainantRequest.SerializeToString,
             bylaw_dot_v1_dot_intake__pb2.ComplainantRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAcknowledgement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.IntakeService/RecordAcknowledgement',
+            bylaw_dot_v1_dot_intake__pb2.RecordAcknowledgementRequest.SerializeToString,
+            bylaw_dot_v1_dot_intake__pb2.AcknowledgementStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOverdueAcknowledgements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.IntakeService/ListOverdueAcknowledgements',
+            bylaw_dot_v1_dot_intake__pb2.ListOverdueAcknowledgementsRequest.SerializeToString,
+            bylaw_dot_v1_dot_intake__pb2.ListOverdueAcknowledgementsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkComplaint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.IntakeService/MarkComplaint',
+            bylaw_dot_v1_dot_intake__pb2.MarkComplaintRequest.SerializeToString,
+            bylaw_dot_v1_dot_intake__pb2.MarkComplaintResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.IntakeService/ListDeadLetters',
+            bylaw_dot_v1_dot_intake__pb2.ListDeadLettersRequest.SerializeToString,
+            bylaw_dot_v1_dot_intake__pb2.ListDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDeadLetter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.IntakeService/GetDeadLetter',
+            bylaw_dot_v1_dot_intake__pb2.GetDeadLetterRequest.SerializeToString,
+            bylaw_dot_v1_dot_intake__pb2.DeadLetterOriginal.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResubmitDeadLetter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.IntakeService/ResubmitDeadLetter',
+            bylaw_dot_v1_dot_intake__pb2.ResubmitDeadLetterRequest.SerializeToString,
+            bylaw_dot_v1_dot_intake__pb2.ResubmitDeadLetterResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -63,6 +63,26 @@ class IntakeServiceStub:
     """The complainant identity of one complaint, for staff who need to know it (policy
     6.3.4): officer, supervisor or clerk role, a stated purpose, and every read audited.
     """
+    RecordAcknowledgement: _grpc.UnaryUnaryMultiCallable[_intake_pb2.RecordAcknowledgementRequest, _intake_pb2.AcknowledgementStatus]
+    """Acknowledgements (policy 4.2, 6.5.5-6.5.8). Portal, 311 and email complaints are
+    acknowledged at once; phone, walk-in, letter and Council referrals when staff record
+    that it was sent. Recording tells the case workflow (signal acknowledgement_recorded).
+    Idempotent: the first recording stands.
+    """
+    ListOverdueAcknowledgements: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListOverdueAcknowledgementsRequest, _intake_pb2.ListOverdueAcknowledgementsResponse]
+    """Valid complaints past their acknowledgement due time without one (staff roles)."""
+    MarkComplaint: _grpc.UnaryUnaryMultiCallable[_intake_pb2.MarkComplaintRequest, _intake_pb2.MarkComplaintResponse]
+    """A supervisor marks a complaint frivolous (policy 4.4) or vexatious (4.11) with a
+    reason: the complaint ends rejected, the complainant is told (6.6.4), and a case that
+    rests on this complaint alone is closed as rejected through its workflow.
+    """
+    ListDeadLetters: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListDeadLettersRequest, _intake_pb2.ListDeadLettersResponse]
+    """Dead letters of the 311 feed. The bylaw.311.dlq message carries no identity (policy
+    6.3); the full original is kept encrypted here, readable by need-to-know roles with a
+    purpose (audited) and resubmittable, optionally with corrected fields.
+    """
+    GetDeadLetter: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetDeadLetterRequest, _intake_pb2.DeadLetterOriginal]
+    ResubmitDeadLetter: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ResubmitDeadLetterRequest, _intake_pb2.ResubmitDeadLetterResponse]
 
 @_typing.type_check_only
 class IntakeServiceAsyncStub(IntakeServiceStub):
@@ -97,6 +117,26 @@ class IntakeServiceAsyncStub(IntakeServiceStub):
     """The complainant identity of one complaint, for staff who need to know it (policy
     6.3.4): officer, supervisor or clerk role, a stated purpose, and every read audited.
     """
+    RecordAcknowledgement: _aio.UnaryUnaryMultiCallable[_intake_pb2.RecordAcknowledgementRequest, _intake_pb2.AcknowledgementStatus]  # type: ignore[assignment]
+    """Acknowledgements (policy 4.2, 6.5.5-6.5.8). Portal, 311 and email complaints are
+    acknowledged at once; phone, walk-in, letter and Council referrals when staff record
+    that it was sent. Recording tells the case workflow (signal acknowledgement_recorded).
+    Idempotent: the first recording stands.
+    """
+    ListOverdueAcknowledgements: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListOverdueAcknowledgementsRequest, _intake_pb2.ListOverdueAcknowledgementsResponse]  # type: ignore[assignment]
+    """Valid complaints past their acknowledgement due time without one (staff roles)."""
+    MarkComplaint: _aio.UnaryUnaryMultiCallable[_intake_pb2.MarkComplaintRequest, _intake_pb2.MarkComplaintResponse]  # type: ignore[assignment]
+    """A supervisor marks a complaint frivolous (policy 4.4) or vexatious (4.11) with a
+    reason: the complaint ends rejected, the complainant is told (6.6.4), and a case that
+    rests on this complaint alone is closed as rejected through its workflow.
+    """
+    ListDeadLetters: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListDeadLettersRequest, _intake_pb2.ListDeadLettersResponse]  # type: ignore[assignment]
+    """Dead letters of the 311 feed. The bylaw.311.dlq message carries no identity (policy
+    6.3); the full original is kept encrypted here, readable by need-to-know roles with a
+    purpose (audited) and resubmittable, optionally with corrected fields.
+    """
+    GetDeadLetter: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetDeadLetterRequest, _intake_pb2.DeadLetterOriginal]  # type: ignore[assignment]
+    ResubmitDeadLetter: _aio.UnaryUnaryMultiCallable[_intake_pb2.ResubmitDeadLetterRequest, _intake_pb2.ResubmitDeadLetterResponse]  # type: ignore[assignment]
 
 class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -182,5 +222,61 @@ class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
         """The complainant identity of one complaint, for staff who need to know it (policy
         6.3.4): officer, supervisor or clerk role, a stated purpose, and every read audited.
         """
+
+    @_abc_1.abstractmethod
+    def RecordAcknowledgement(
+        self,
+        request: _intake_pb2.RecordAcknowledgementRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.AcknowledgementStatus, _abc.Awaitable[_intake_pb2.AcknowledgementStatus]]:
+        """Acknowledgements (policy 4.2, 6.5.5-6.5.8). Portal, 311 and email complaints are
+        acknowledged at once; phone, walk-in, letter and Council referrals when staff record
+        that it was sent. Recording tells the case workflow (signal acknowledgement_recorded).
+        Idempotent: the first recording stands.
+        """
+
+    @_abc_1.abstractmethod
+    def ListOverdueAcknowledgements(
+        self,
+        request: _intake_pb2.ListOverdueAcknowledgementsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ListOverdueAcknowledgementsResponse, _abc.Awaitable[_intake_pb2.ListOverdueAcknowledgementsResponse]]:
+        """Valid complaints past their acknowledgement due time without one (staff roles)."""
+
+    @_abc_1.abstractmethod
+    def MarkComplaint(
+        self,
+        request: _intake_pb2.MarkComplaintRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.MarkComplaintResponse, _abc.Awaitable[_intake_pb2.MarkComplaintResponse]]:
+        """A supervisor marks a complaint frivolous (policy 4.4) or vexatious (4.11) with a
+        reason: the complaint ends rejected, the complainant is told (6.6.4), and a case that
+        rests on this complaint alone is closed as rejected through its workflow.
+        """
+
+    @_abc_1.abstractmethod
+    def ListDeadLetters(
+        self,
+        request: _intake_pb2.ListDeadLettersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ListDeadLettersResponse, _abc.Awaitable[_intake_pb2.ListDeadLettersResponse]]:
+        """Dead letters of the 311 feed. The bylaw.311.dlq message carries no identity (policy
+        6.3); the full original is kept encrypted here, readable by need-to-know roles with a
+        purpose (audited) and resubmittable, optionally with corrected fields.
+        """
+
+    @_abc_1.abstractmethod
+    def GetDeadLetter(
+        self,
+        request: _intake_pb2.GetDeadLetterRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.DeadLetterOriginal, _abc.Awaitable[_intake_pb2.DeadLetterOriginal]]: ...
+
+    @_abc_1.abstractmethod
+    def ResubmitDeadLetter(
+        self,
+        request: _intake_pb2.ResubmitDeadLetterRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ResubmitDeadLetterResponse, _abc.Awaitable[_intake_pb2.ResubmitDeadLetterResponse]]: ...
 
 def add_IntakeServiceServicer_to_server(servicer: IntakeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
