@@ -304,6 +304,8 @@ class Case(_message.Message):
     SUMMARY_FIELD_NUMBER: _builtins.int
     COMPLIANCE_CONFIRMED_AT_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_FIELD_NUMBER: _builtins.int
+    COMPLIANCE_DEADLINE_FIELD_NUMBER: _builtins.int
     case_number: _builtins.str
     """BL-YYYY-NNNNNN"""
     status: _common_pb2.CaseStatus.ValueType
@@ -321,6 +323,10 @@ class Case(_message.Message):
     summary: _builtins.str
     channel: _builtins.str
     """intake channel of the complaint that opened the case"""
+    department: _builtins.str
+    """The department whose queue holds the case (BE, BD, AC, FD, PH ...): the assigned
+    officer's, else the first department enforcing the matrix row (Appendix A).
+    """
     @_builtins.property
     def location(self) -> _common_pb2.Location: ...
     @_builtins.property
@@ -338,6 +344,10 @@ class Case(_message.Message):
         """When compliance was confirmed (status complied, or closed with a compliance outcome);
         a repeat complaint after this is not acted on without new information (policy 6.6.3).
         """
+
+    @_builtins.property
+    def compliance_deadline(self) -> _timestamp_pb2.Timestamp:
+        """The pending compliance deadline, when one is set (policy 6.7.4-6.7.5)."""
 
     def __init__(
         self,
@@ -363,10 +373,12 @@ class Case(_message.Message):
         summary: _builtins.str = ...,
         compliance_confirmed_at: _timestamp_pb2.Timestamp | None = ...,
         channel: _builtins.str = ...,
+        department: _builtins.str = ...,
+        compliance_deadline: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "compliance_confirmed_at", b"compliance_confirmed_at", "location", b"location", "property_match", b"property_match", "received_at", b"received_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "compliance_confirmed_at", b"compliance_confirmed_at", "compliance_deadline", b"compliance_deadline", "location", b"location", "property_match", b"property_match", "received_at", b"received_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_officer_id", b"assigned_officer_id", "bylaw_number", b"bylaw_number", "case_number", b"case_number", "channel", b"channel", "closed_at", b"closed_at", "complaint_count", b"complaint_count", "compliance_confirmed_at", b"compliance_confirmed_at", "enforced_by", b"enforced_by", "location", b"location", "matrix_version", b"matrix_version", "outcome", b"outcome", "priority", b"priority", "property_match", b"property_match", "received_at", b"received_at", "restricted", b"restricted", "service_code", b"service_code", "status", b"status", "status_reason", b"status_reason", "summary", b"summary", "updated_at", b"updated_at", "zone_code", b"zone_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_officer_id", b"assigned_officer_id", "bylaw_number", b"bylaw_number", "case_number", b"case_number", "channel", b"channel", "closed_at", b"closed_at", "complaint_count", b"complaint_count", "compliance_confirmed_at", b"compliance_confirmed_at", "compliance_deadline", b"compliance_deadline", "department", b"department", "enforced_by", b"enforced_by", "location", b"location", "matrix_version", b"matrix_version", "outcome", b"outcome", "priority", b"priority", "property_match", b"property_match", "received_at", b"received_at", "restricted", b"restricted", "service_code", b"service_code", "status", b"status", "status_reason", b"status_reason", "summary", b"summary", "updated_at", b"updated_at", "zone_code", b"zone_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -406,10 +418,13 @@ class ListCasesRequest(_message.Message):
     SERVICE_CODE_FIELD_NUMBER: _builtins.int
     PAGE_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_FIELD_NUMBER: _builtins.int
     priority: _common_pb2.Priority.ValueType
     zone_code: _builtins.str
     assigned_officer_id: _builtins.str
     service_code: _builtins.str
+    department: _builtins.str
+    """a department's queue (BE, BD, AC, FD, PH ...)"""
     @_builtins.property
     def statuses(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.CaseStatus.ValueType]: ...
     @_builtins.property
@@ -426,10 +441,11 @@ class ListCasesRequest(_message.Message):
         service_code: _builtins.str = ...,
         page: _common_pb2.PageRequest | None = ...,
         actor: _common_pb2.Actor | None = ...,
+        department: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "assigned_officer_id", b"assigned_officer_id", "page", b"page", "priority", b"priority", "service_code", b"service_code", "statuses", b"statuses", "zone_code", b"zone_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "assigned_officer_id", b"assigned_officer_id", "department", b"department", "page", b"page", "priority", b"priority", "service_code", b"service_code", "statuses", b"statuses", "zone_code", b"zone_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -786,3 +802,1230 @@ class TownSummary(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TownSummary: _TypeAlias = TownSummary  # noqa: Y015
+
+@_typing.final
+class GetOfficerRequest(_message.Message):
+    """---------------------------------------------------------------------------------------
+    Case lifecycle (issue 4)
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    officer_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        officer_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["officer_id", b"officer_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetOfficerRequest: _TypeAlias = GetOfficerRequest  # noqa: Y015
+
+@_typing.final
+class ChecklistItem(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    SECTION_FIELD_NUMBER: _builtins.int
+    QUESTION_FIELD_NUMBER: _builtins.int
+    GUIDANCE_FIELD_NUMBER: _builtins.int
+    item_id: _builtins.str
+    section: _builtins.str
+    """by-law section the item checks, e.g. "4.2(1)" """
+    question: _builtins.str
+    guidance: _builtins.str
+    def __init__(
+        self,
+        *,
+        item_id: _builtins.str = ...,
+        section: _builtins.str = ...,
+        question: _builtins.str = ...,
+        guidance: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["guidance", b"guidance", "item_id", b"item_id", "question", b"question", "section", b"section"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChecklistItem: _TypeAlias = ChecklistItem  # noqa: Y015
+
+@_typing.final
+class Checklist(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHECKLIST_ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    BYLAW_NUMBER_FIELD_NUMBER: _builtins.int
+    BYLAW_TITLE_FIELD_NUMBER: _builtins.int
+    SERVICE_CODES_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    checklist_id: _builtins.str
+    """e.g. "pool-fence" """
+    title: _builtins.str
+    version: _builtins.str
+    bylaw_number: _builtins.str
+    bylaw_title: _builtins.str
+    @_builtins.property
+    def service_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """"*" for the general checklist"""
+
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChecklistItem]: ...
+    def __init__(
+        self,
+        *,
+        checklist_id: _builtins.str = ...,
+        title: _builtins.str = ...,
+        version: _builtins.str = ...,
+        bylaw_number: _builtins.str = ...,
+        bylaw_title: _builtins.str = ...,
+        service_codes: _abc.Iterable[_builtins.str] | None = ...,
+        items: _abc.Iterable[Global___ChecklistItem] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bylaw_number", b"bylaw_number", "bylaw_title", b"bylaw_title", "checklist_id", b"checklist_id", "items", b"items", "service_codes", b"service_codes", "title", b"title", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Checklist: _TypeAlias = Checklist  # noqa: Y015
+
+@_typing.final
+class ListChecklistsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_CODE_FIELD_NUMBER: _builtins.int
+    service_code: _builtins.str
+    """optional: only checklists that apply to it"""
+    def __init__(
+        self,
+        *,
+        service_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["service_code", b"service_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListChecklistsRequest: _TypeAlias = ListChecklistsRequest  # noqa: Y015
+
+@_typing.final
+class ListChecklistsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHECKLISTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def checklists(self) -> _containers.RepeatedCompositeFieldContainer[Global___Checklist]: ...
+    def __init__(
+        self,
+        *,
+        checklists: _abc.Iterable[Global___Checklist] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checklists", b"checklists"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListChecklistsResponse: _TypeAlias = ListChecklistsResponse  # noqa: Y015
+
+@_typing.final
+class GetPreInspectionPacketRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPreInspectionPacketRequest: _TypeAlias = GetPreInspectionPacketRequest  # noqa: Y015
+
+@_typing.final
+class PriorCase(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    SERVICE_CODE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    CLOSED_AT_FIELD_NUMBER: _builtins.int
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    service_code: _builtins.str
+    status: _common_pb2.CaseStatus.ValueType
+    outcome: _builtins.str
+    @_builtins.property
+    def received_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def closed_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """enforcement action kinds taken, in order"""
+
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        service_code: _builtins.str = ...,
+        status: _common_pb2.CaseStatus.ValueType = ...,
+        outcome: _builtins.str = ...,
+        received_at: _timestamp_pb2.Timestamp | None = ...,
+        closed_at: _timestamp_pb2.Timestamp | None = ...,
+        actions: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "received_at", b"received_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "case_number", b"case_number", "closed_at", b"closed_at", "outcome", b"outcome", "received_at", b"received_at", "service_code", b"service_code", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PriorCase: _TypeAlias = PriorCase  # noqa: Y015
+
+@_typing.final
+class PreInspectionPacket(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    PROPERTY_FIELD_NUMBER: _builtins.int
+    PRIOR_CASES_FIELD_NUMBER: _builtins.int
+    INSPECTIONS_FIELD_NUMBER: _builtins.int
+    CHECKLISTS_FIELD_NUMBER: _builtins.int
+    OFFICER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case:
+        """complaint details: no complainant identity exists here"""
+
+    @_builtins.property
+    def property(self) -> Global___Property:
+        """assessment roll record (unset when unmatched)"""
+
+    @_builtins.property
+    def prior_cases(self) -> _containers.RepeatedCompositeFieldContainer[Global___PriorCase]:
+        """other cases at the same property, newest first"""
+
+    @_builtins.property
+    def inspections(self) -> _containers.RepeatedCompositeFieldContainer[Global___Inspection]:
+        """this case's inspections so far"""
+
+    @_builtins.property
+    def checklists(self) -> _containers.RepeatedCompositeFieldContainer[Global___Checklist]:
+        """the checklists that apply to the case"""
+
+    @_builtins.property
+    def officer(self) -> Global___Officer:
+        """the assigned officer, when there is one"""
+
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+        property: Global___Property | None = ...,
+        prior_cases: _abc.Iterable[Global___PriorCase] | None = ...,
+        inspections: _abc.Iterable[Global___Inspection] | None = ...,
+        checklists: _abc.Iterable[Global___Checklist] | None = ...,
+        officer: Global___Officer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case", "officer", b"officer", "property", b"property"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case", "checklists", b"checklists", "inspections", b"inspections", "officer", b"officer", "prior_cases", b"prior_cases", "property", b"property"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreInspectionPacket: _TypeAlias = PreInspectionPacket  # noqa: Y015
+
+@_typing.final
+class ScheduleInspectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SCHEDULED_FOR_FIELD_NUMBER: _builtins.int
+    DUE_BY_FIELD_NUMBER: _builtins.int
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    step_key: _builtins.str
+    kind: _builtins.str
+    """"initial" | "reinspection" """
+    officer_id: _builtins.str
+    reason: _builtins.str
+    """required when scheduled after due_by"""
+    @_builtins.property
+    def scheduled_for(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def due_by(self) -> _timestamp_pb2.Timestamp:
+        """the SLA / re-inspection target"""
+
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        scheduled_for: _timestamp_pb2.Timestamp | None = ...,
+        due_by: _timestamp_pb2.Timestamp | None = ...,
+        officer_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "due_by", b"due_by", "occurred_at", b"occurred_at", "scheduled_for", b"scheduled_for"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "due_by", b"due_by", "kind", b"kind", "occurred_at", b"occurred_at", "officer_id", b"officer_id", "reason", b"reason", "scheduled_for", b"scheduled_for", "step_key", b"step_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScheduleInspectionRequest: _TypeAlias = ScheduleInspectionRequest  # noqa: Y015
+
+@_typing.final
+class Finding(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    EVIDENCE_IDS_FIELD_NUMBER: _builtins.int
+    item_id: _builtins.str
+    result: _builtins.str
+    """"compliant" | "non_compliant" | "not_applicable" """
+    note: _builtins.str
+    """required for "non_compliant" (policy 6.7.1 a)"""
+    @_builtins.property
+    def evidence_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        item_id: _builtins.str = ...,
+        result: _builtins.str = ...,
+        note: _builtins.str = ...,
+        evidence_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence_ids", b"evidence_ids", "item_id", b"item_id", "note", b"note", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Finding: _TypeAlias = Finding  # noqa: Y015
+
+@_typing.final
+class RecordInspectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    INSPECTED_AT_FIELD_NUMBER: _builtins.int
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    CHECKLIST_ID_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    SCHEDULED_STEP_KEY_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    step_key: _builtins.str
+    kind: _builtins.str
+    """"initial" | "reinspection" """
+    officer_id: _builtins.str
+    checklist_id: _builtins.str
+    notes: _builtins.str
+    scheduled_step_key: _builtins.str
+    """The scheduling step this visit fulfils, when it was scheduled."""
+    @_builtins.property
+    def inspected_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___Finding]: ...
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        inspected_at: _timestamp_pb2.Timestamp | None = ...,
+        officer_id: _builtins.str = ...,
+        checklist_id: _builtins.str = ...,
+        findings: _abc.Iterable[Global___Finding] | None = ...,
+        notes: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        scheduled_step_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "inspected_at", b"inspected_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "checklist_id", b"checklist_id", "findings", b"findings", "inspected_at", b"inspected_at", "kind", b"kind", "notes", b"notes", "officer_id", b"officer_id", "scheduled_step_key", b"scheduled_step_key", "step_key", b"step_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordInspectionRequest: _TypeAlias = RecordInspectionRequest  # noqa: Y015
+
+@_typing.final
+class Inspection(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SCHEDULED_FOR_FIELD_NUMBER: _builtins.int
+    DUE_BY_FIELD_NUMBER: _builtins.int
+    INSPECTED_AT_FIELD_NUMBER: _builtins.int
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    CHECKLIST_ID_FIELD_NUMBER: _builtins.int
+    CHECKLIST_VERSION_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    VIOLATION_FOUND_FIELD_NUMBER: _builtins.int
+    BYLAW_SECTIONS_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    REPORT_DOCUMENT_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    step_key: _builtins.str
+    kind: _builtins.str
+    state: _builtins.str
+    """"scheduled" | "completed" """
+    officer_id: _builtins.str
+    checklist_id: _builtins.str
+    checklist_version: _builtins.str
+    violation_found: _builtins.bool
+    notes: _builtins.str
+    report_document_id: _builtins.str
+    reason: _builtins.str
+    @_builtins.property
+    def scheduled_for(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def due_by(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def inspected_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___Finding]: ...
+    @_builtins.property
+    def bylaw_sections(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """of the items found non-compliant"""
+
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        state: _builtins.str = ...,
+        scheduled_for: _timestamp_pb2.Timestamp | None = ...,
+        due_by: _timestamp_pb2.Timestamp | None = ...,
+        inspected_at: _timestamp_pb2.Timestamp | None = ...,
+        officer_id: _builtins.str = ...,
+        checklist_id: _builtins.str = ...,
+        checklist_version: _builtins.str = ...,
+        findings: _abc.Iterable[Global___Finding] | None = ...,
+        violation_found: _builtins.bool = ...,
+        bylaw_sections: _abc.Iterable[_builtins.str] | None = ...,
+        notes: _builtins.str = ...,
+        report_document_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_by", b"due_by", "inspected_at", b"inspected_at", "scheduled_for", b"scheduled_for"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bylaw_sections", b"bylaw_sections", "case_number", b"case_number", "checklist_id", b"checklist_id", "checklist_version", b"checklist_version", "due_by", b"due_by", "findings", b"findings", "inspected_at", b"inspected_at", "kind", b"kind", "notes", b"notes", "officer_id", b"officer_id", "reason", b"reason", "report_document_id", b"report_document_id", "scheduled_for", b"scheduled_for", "state", b"state", "step_key", b"step_key", "violation_found", b"violation_found"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Inspection: _TypeAlias = Inspection  # noqa: Y015
+
+@_typing.final
+class ListInspectionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInspectionsRequest: _TypeAlias = ListInspectionsRequest  # noqa: Y015
+
+@_typing.final
+class ListInspectionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSPECTIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def inspections(self) -> _containers.RepeatedCompositeFieldContainer[Global___Inspection]: ...
+    def __init__(
+        self,
+        *,
+        inspections: _abc.Iterable[Global___Inspection] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["inspections", b"inspections"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInspectionsResponse: _TypeAlias = ListInspectionsResponse  # noqa: Y015
+
+@_typing.final
+class RecordEnforcementActionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    BYLAW_SECTION_FIELD_NUMBER: _builtins.int
+    COMPLY_BY_FIELD_NUMBER: _builtins.int
+    FINE_CODE_FIELD_NUMBER: _builtins.int
+    DEVIATION_REASON_FIELD_NUMBER: _builtins.int
+    JUSTIFICATION_FIELD_NUMBER: _builtins.int
+    DETAILS_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    step_key: _builtins.str
+    action: _builtins.str
+    """"education", "compliance_notice", "order_to_comply", "ticket", "amp",
+    "prosecution_referral", "direct_enforcement", "no_action" (policy 6.2.2)
+    """
+    bylaw_section: _builtins.str
+    fine_code: _builtins.str
+    """set_fines.yaml code for "ticket" / "amp" """
+    deviation_reason: _builtins.str
+    """why the usual path is not followed (policy 6.4.7)"""
+    justification: _builtins.str
+    """e.g. "health_and_safety" (policy 6.2.4 c)"""
+    details: _builtins.str
+    """what is contravened / what must be done"""
+    officer_id: _builtins.str
+    @_builtins.property
+    def comply_by(self) -> _timestamp_pb2.Timestamp:
+        """the compliance deadline it sets, if any"""
+
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        action: _builtins.str = ...,
+        bylaw_section: _builtins.str = ...,
+        comply_by: _timestamp_pb2.Timestamp | None = ...,
+        fine_code: _builtins.str = ...,
+        deviation_reason: _builtins.str = ...,
+        justification: _builtins.str = ...,
+        details: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        officer_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "comply_by", b"comply_by", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "bylaw_section", b"bylaw_section", "case_number", b"case_number", "comply_by", b"comply_by", "details", b"details", "deviation_reason", b"deviation_reason", "fine_code", b"fine_code", "justification", b"justification", "occurred_at", b"occurred_at", "officer_id", b"officer_id", "step_key", b"step_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordEnforcementActionRequest: _TypeAlias = RecordEnforcementActionRequest  # noqa: Y015
+
+@_typing.final
+class EnforcementAction(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    SEQ_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    BYLAW_SECTION_FIELD_NUMBER: _builtins.int
+    COMPLY_BY_FIELD_NUMBER: _builtins.int
+    FINE_CODE_FIELD_NUMBER: _builtins.int
+    AMOUNT_CENTS_FIELD_NUMBER: _builtins.int
+    TOTAL_PAYABLE_CENTS_FIELD_NUMBER: _builtins.int
+    FINE_DESCRIPTION_FIELD_NUMBER: _builtins.int
+    DEVIATION_REASON_FIELD_NUMBER: _builtins.int
+    JUSTIFICATION_FIELD_NUMBER: _builtins.int
+    DETAILS_FIELD_NUMBER: _builtins.int
+    DOCUMENT_ID_FIELD_NUMBER: _builtins.int
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_SUBJECT_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    step_key: _builtins.str
+    seq: _builtins.int
+    """1, 2 ... within the case"""
+    action: _builtins.str
+    number: _builtins.str
+    """e.g. "BL-2026-000123-O1" """
+    bylaw_section: _builtins.str
+    fine_code: _builtins.str
+    amount_cents: _builtins.int
+    """set fine or penalty (0 when none)"""
+    total_payable_cents: _builtins.int
+    fine_description: _builtins.str
+    """short-form wording of the offence"""
+    deviation_reason: _builtins.str
+    justification: _builtins.str
+    details: _builtins.str
+    document_id: _builtins.str
+    officer_id: _builtins.str
+    actor_subject: _builtins.str
+    @_builtins.property
+    def comply_by(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        seq: _builtins.int = ...,
+        action: _builtins.str = ...,
+        number: _builtins.str = ...,
+        bylaw_section: _builtins.str = ...,
+        comply_by: _timestamp_pb2.Timestamp | None = ...,
+        fine_code: _builtins.str = ...,
+        amount_cents: _builtins.int = ...,
+        total_payable_cents: _builtins.int = ...,
+        fine_description: _builtins.str = ...,
+        deviation_reason: _builtins.str = ...,
+        justification: _builtins.str = ...,
+        details: _builtins.str = ...,
+        document_id: _builtins.str = ...,
+        officer_id: _builtins.str = ...,
+        actor_subject: _builtins.str = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["comply_by", b"comply_by", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor_subject", b"actor_subject", "amount_cents", b"amount_cents", "bylaw_section", b"bylaw_section", "case_number", b"case_number", "comply_by", b"comply_by", "details", b"details", "deviation_reason", b"deviation_reason", "document_id", b"document_id", "fine_code", b"fine_code", "fine_description", b"fine_description", "justification", b"justification", "number", b"number", "occurred_at", b"occurred_at", "officer_id", b"officer_id", "seq", b"seq", "step_key", b"step_key", "total_payable_cents", b"total_payable_cents"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EnforcementAction: _TypeAlias = EnforcementAction  # noqa: Y015
+
+@_typing.final
+class ListEnforcementActionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEnforcementActionsRequest: _TypeAlias = ListEnforcementActionsRequest  # noqa: Y015
+
+@_typing.final
+class ListEnforcementActionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedCompositeFieldContainer[Global___EnforcementAction]: ...
+    def __init__(
+        self,
+        *,
+        actions: _abc.Iterable[Global___EnforcementAction] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEnforcementActionsResponse: _TypeAlias = ListEnforcementActionsResponse  # noqa: Y015
+
+@_typing.final
+class AttachDocumentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    RECORD_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    DOCUMENT_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    record: _builtins.str
+    """"inspection" | "enforcement_action" """
+    step_key: _builtins.str
+    """the inspection's or action's step_key"""
+    document_id: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        record: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        document_id: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "document_id", b"document_id", "record", b"record", "step_key", b"step_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachDocumentRequest: _TypeAlias = AttachDocumentRequest  # noqa: Y015
+
+@_typing.final
+class AttachDocumentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DOCUMENT_ID_FIELD_NUMBER: _builtins.int
+    document_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        document_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document_id", b"document_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachDocumentResponse: _TypeAlias = AttachDocumentResponse  # noqa: Y015
+
+@_typing.final
+class RecordDeadlineChangeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    WRITTEN_REQUEST_ON_FIELD_NUMBER: _builtins.int
+    CONTACT_ATTEMPTED_AT_FIELD_NUMBER: _builtins.int
+    ACTION_STEP_KEY_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    step_key: _builtins.str
+    kind: _builtins.str
+    """"set" | "extended" | "shortened" | "expired" | "cleared" """
+    reason: _builtins.str
+    action_step_key: _builtins.str
+    """the enforcement action that set the deadline"""
+    @_builtins.property
+    def deadline(self) -> _timestamp_pb2.Timestamp:
+        """the new deadline (unset for "cleared")"""
+
+    @_builtins.property
+    def written_request_on(self) -> _timestamp_pb2.Timestamp:
+        """extension requests (6.7.8)"""
+
+    @_builtins.property
+    def contact_attempted_at(self) -> _timestamp_pb2.Timestamp:
+        """before shortening (6.7.7)"""
+
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        deadline: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+        written_request_on: _timestamp_pb2.Timestamp | None = ...,
+        contact_attempted_at: _timestamp_pb2.Timestamp | None = ...,
+        action_step_key: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "contact_attempted_at", b"contact_attempted_at", "deadline", b"deadline", "occurred_at", b"occurred_at", "written_request_on", b"written_request_on"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_step_key", b"action_step_key", "actor", b"actor", "case_number", b"case_number", "contact_attempted_at", b"contact_attempted_at", "deadline", b"deadline", "kind", b"kind", "occurred_at", b"occurred_at", "reason", b"reason", "step_key", b"step_key", "written_request_on", b"written_request_on"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordDeadlineChangeRequest: _TypeAlias = RecordDeadlineChangeRequest  # noqa: Y015
+
+@_typing.final
+class DeadlineChange(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    PREVIOUS_DEADLINE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    WRITTEN_REQUEST_ON_FIELD_NUMBER: _builtins.int
+    CONTACT_ATTEMPTED_AT_FIELD_NUMBER: _builtins.int
+    ACTION_STEP_KEY_FIELD_NUMBER: _builtins.int
+    ACTOR_SUBJECT_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    step_key: _builtins.str
+    kind: _builtins.str
+    reason: _builtins.str
+    action_step_key: _builtins.str
+    actor_subject: _builtins.str
+    @_builtins.property
+    def deadline(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def previous_deadline(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def written_request_on(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def contact_attempted_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        deadline: _timestamp_pb2.Timestamp | None = ...,
+        previous_deadline: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+        written_request_on: _timestamp_pb2.Timestamp | None = ...,
+        contact_attempted_at: _timestamp_pb2.Timestamp | None = ...,
+        action_step_key: _builtins.str = ...,
+        actor_subject: _builtins.str = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contact_attempted_at", b"contact_attempted_at", "deadline", b"deadline", "occurred_at", b"occurred_at", "previous_deadline", b"previous_deadline", "written_request_on", b"written_request_on"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_step_key", b"action_step_key", "actor_subject", b"actor_subject", "case_number", b"case_number", "contact_attempted_at", b"contact_attempted_at", "deadline", b"deadline", "kind", b"kind", "occurred_at", b"occurred_at", "previous_deadline", b"previous_deadline", "reason", b"reason", "step_key", b"step_key", "written_request_on", b"written_request_on"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeadlineChange: _TypeAlias = DeadlineChange  # noqa: Y015
+
+@_typing.final
+class ListDeadlineChangesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDeadlineChangesRequest: _TypeAlias = ListDeadlineChangesRequest  # noqa: Y015
+
+@_typing.final
+class ListDeadlineChangesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeadlineChange]: ...
+    def __init__(
+        self,
+        *,
+        changes: _abc.Iterable[Global___DeadlineChange] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDeadlineChangesResponse: _TypeAlias = ListDeadlineChangesResponse  # noqa: Y015
+
+@_typing.final
+class RaiseAlertRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    step_key: _builtins.str
+    kind: _builtins.str
+    """"acknowledgement_overdue", "inspection_sla_missed", "reinspection_missed", "order_overdue" """
+    detail: _builtins.str
+    @_builtins.property
+    def due_at(self) -> _timestamp_pb2.Timestamp:
+        """the target that was missed"""
+
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        due_at: _timestamp_pb2.Timestamp | None = ...,
+        detail: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "due_at", b"due_at", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "detail", b"detail", "due_at", b"due_at", "kind", b"kind", "occurred_at", b"occurred_at", "step_key", b"step_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RaiseAlertRequest: _TypeAlias = RaiseAlertRequest  # noqa: Y015
+
+@_typing.final
+class ClearAlertRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    step_key: _builtins.str
+    """the alert's step_key"""
+    reason: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "occurred_at", b"occurred_at", "reason", b"reason", "step_key", b"step_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClearAlertRequest: _TypeAlias = ClearAlertRequest  # noqa: Y015
+
+@_typing.final
+class Alert(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    RAISED_AT_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    CLEARED_AT_FIELD_NUMBER: _builtins.int
+    CLEARED_REASON_FIELD_NUMBER: _builtins.int
+    ASSIGNED_OFFICER_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    step_key: _builtins.str
+    kind: _builtins.str
+    detail: _builtins.str
+    cleared_reason: _builtins.str
+    assigned_officer_id: _builtins.str
+    department: _builtins.str
+    priority: _common_pb2.Priority.ValueType
+    @_builtins.property
+    def due_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def raised_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def cleared_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        due_at: _timestamp_pb2.Timestamp | None = ...,
+        raised_at: _timestamp_pb2.Timestamp | None = ...,
+        detail: _builtins.str = ...,
+        cleared_at: _timestamp_pb2.Timestamp | None = ...,
+        cleared_reason: _builtins.str = ...,
+        assigned_officer_id: _builtins.str = ...,
+        department: _builtins.str = ...,
+        priority: _common_pb2.Priority.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cleared_at", b"cleared_at", "due_at", b"due_at", "raised_at", b"raised_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_officer_id", b"assigned_officer_id", "case_number", b"case_number", "cleared_at", b"cleared_at", "cleared_reason", b"cleared_reason", "department", b"department", "detail", b"detail", "due_at", b"due_at", "kind", b"kind", "priority", b"priority", "raised_at", b"raised_at", "step_key", b"step_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Alert: _TypeAlias = Alert  # noqa: Y015
+
+@_typing.final
+class ListAlertsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    OPEN_ONLY_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_FIELD_NUMBER: _builtins.int
+    ASSIGNED_OFFICER_ID_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    """optional"""
+    kind: _builtins.str
+    """optional"""
+    open_only: _builtins.bool
+    department: _builtins.str
+    """optional"""
+    assigned_officer_id: _builtins.str
+    """optional"""
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        open_only: _builtins.bool = ...,
+        department: _builtins.str = ...,
+        assigned_officer_id: _builtins.str = ...,
+        page: _common_pb2.PageRequest | None = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "assigned_officer_id", b"assigned_officer_id", "case_number", b"case_number", "department", b"department", "kind", b"kind", "open_only", b"open_only", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAlertsRequest: _TypeAlias = ListAlertsRequest  # noqa: Y015
+
+@_typing.final
+class ListAlertsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def alerts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Alert]: ...
+    def __init__(
+        self,
+        *,
+        alerts: _abc.Iterable[Global___Alert] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alerts", b"alerts", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAlertsResponse: _TypeAlias = ListAlertsResponse  # noqa: Y015
+
+@_typing.final
+class RecordClosureRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    CLOSED_AT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    CLOSURE_DOCUMENT_ID_FIELD_NUMBER: _builtins.int
+    FIRST_ORDER_AT_FIELD_NUMBER: _builtins.int
+    DAYS_SINCE_COMPLAINT_FIELD_NUMBER: _builtins.int
+    DAYS_SINCE_ORDER_FIELD_NUMBER: _builtins.int
+    BUSINESS_DAYS_OPEN_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    outcome: _builtins.str
+    reason: _builtins.str
+    closure_document_id: _builtins.str
+    days_since_complaint: _builtins.int
+    days_since_order: _builtins.int
+    """-1 when no order was issued"""
+    business_days_open: _builtins.int
+    @_builtins.property
+    def closed_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def first_order_at(self) -> _timestamp_pb2.Timestamp:
+        """Figures the workflow computes on the Town's calendar (it owns the timeline and the
+        business-day calendar, policy 4.2); cases stores them with the counts it holds.
+        """
+
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        closed_at: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        closure_document_id: _builtins.str = ...,
+        first_order_at: _timestamp_pb2.Timestamp | None = ...,
+        days_since_complaint: _builtins.int = ...,
+        days_since_order: _builtins.int = ...,
+        business_days_open: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "closed_at", b"closed_at", "first_order_at", b"first_order_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "business_days_open", b"business_days_open", "case_number", b"case_number", "closed_at", b"closed_at", "closure_document_id", b"closure_document_id", "days_since_complaint", b"days_since_complaint", "days_since_order", b"days_since_order", "first_order_at", b"first_order_at", "outcome", b"outcome", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordClosureRequest: _TypeAlias = RecordClosureRequest  # noqa: Y015
+
+@_typing.final
+class CaseClosure(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    CLOSED_AT_FIELD_NUMBER: _builtins.int
+    FIRST_ORDER_AT_FIELD_NUMBER: _builtins.int
+    DAYS_SINCE_COMPLAINT_FIELD_NUMBER: _builtins.int
+    DAYS_SINCE_ORDER_FIELD_NUMBER: _builtins.int
+    BUSINESS_DAYS_OPEN_FIELD_NUMBER: _builtins.int
+    ENFORCEMENT_ACTIONS_FIELD_NUMBER: _builtins.int
+    INSPECTIONS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    CLOSURE_DOCUMENT_ID_FIELD_NUMBER: _builtins.int
+    TIMELINE_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    outcome: _builtins.str
+    days_since_complaint: _builtins.int
+    """calendar days, received -> closed (Town time zone)"""
+    days_since_order: _builtins.int
+    """-1 when no order was issued"""
+    business_days_open: _builtins.int
+    """policy 4.2 business days"""
+    enforcement_actions: _builtins.int
+    inspections: _builtins.int
+    reason: _builtins.str
+    closure_document_id: _builtins.str
+    @_builtins.property
+    def received_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def closed_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def first_order_at(self) -> _timestamp_pb2.Timestamp:
+        """unset when no order was issued"""
+
+    @_builtins.property
+    def timeline(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatusHistoryEntry]: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        received_at: _timestamp_pb2.Timestamp | None = ...,
+        closed_at: _timestamp_pb2.Timestamp | None = ...,
+        first_order_at: _timestamp_pb2.Timestamp | None = ...,
+        days_since_complaint: _builtins.int = ...,
+        days_since_order: _builtins.int = ...,
+        business_days_open: _builtins.int = ...,
+        enforcement_actions: _builtins.int = ...,
+        inspections: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        closure_document_id: _builtins.str = ...,
+        timeline: _abc.Iterable[Global___StatusHistoryEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "first_order_at", b"first_order_at", "received_at", b"received_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_days_open", b"business_days_open", "case_number", b"case_number", "closed_at", b"closed_at", "closure_document_id", b"closure_document_id", "days_since_complaint", b"days_since_complaint", "days_since_order", b"days_since_order", "enforcement_actions", b"enforcement_actions", "first_order_at", b"first_order_at", "inspections", b"inspections", "outcome", b"outcome", "reason", b"reason", "received_at", b"received_at", "timeline", b"timeline"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseClosure: _TypeAlias = CaseClosure  # noqa: Y015
+
+@_typing.final
+class GetClosureRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClosureRequest: _TypeAlias = GetClosureRequest  # noqa: Y015

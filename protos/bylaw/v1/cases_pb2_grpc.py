@@ -89,6 +89,86 @@ class CasesServiceStub:
                 request_serializer=bylaw_dot_v1_dot_cases__pb2.GetTownSummaryRequest.SerializeToString,
                 response_deserializer=bylaw_dot_v1_dot_cases__pb2.TownSummary.FromString,
                 _registered_method=True)
+        self.GetOfficer = channel.unary_unary(
+                '/bylaw.v1.CasesService/GetOfficer',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.GetOfficerRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.Officer.FromString,
+                _registered_method=True)
+        self.ListChecklists = channel.unary_unary(
+                '/bylaw.v1.CasesService/ListChecklists',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.ListChecklistsRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.ListChecklistsResponse.FromString,
+                _registered_method=True)
+        self.GetPreInspectionPacket = channel.unary_unary(
+                '/bylaw.v1.CasesService/GetPreInspectionPacket',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.GetPreInspectionPacketRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.PreInspectionPacket.FromString,
+                _registered_method=True)
+        self.ScheduleInspection = channel.unary_unary(
+                '/bylaw.v1.CasesService/ScheduleInspection',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.ScheduleInspectionRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.Inspection.FromString,
+                _registered_method=True)
+        self.RecordInspection = channel.unary_unary(
+                '/bylaw.v1.CasesService/RecordInspection',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.RecordInspectionRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.Inspection.FromString,
+                _registered_method=True)
+        self.ListInspections = channel.unary_unary(
+                '/bylaw.v1.CasesService/ListInspections',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.ListInspectionsRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.ListInspectionsResponse.FromString,
+                _registered_method=True)
+        self.RecordEnforcementAction = channel.unary_unary(
+                '/bylaw.v1.CasesService/RecordEnforcementAction',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.RecordEnforcementActionRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.EnforcementAction.FromString,
+                _registered_method=True)
+        self.ListEnforcementActions = channel.unary_unary(
+                '/bylaw.v1.CasesService/ListEnforcementActions',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.ListEnforcementActionsRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.ListEnforcementActionsResponse.FromString,
+                _registered_method=True)
+        self.AttachDocument = channel.unary_unary(
+                '/bylaw.v1.CasesService/AttachDocument',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.AttachDocumentRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.AttachDocumentResponse.FromString,
+                _registered_method=True)
+        self.RecordDeadlineChange = channel.unary_unary(
+                '/bylaw.v1.CasesService/RecordDeadlineChange',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.RecordDeadlineChangeRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.DeadlineChange.FromString,
+                _registered_method=True)
+        self.ListDeadlineChanges = channel.unary_unary(
+                '/bylaw.v1.CasesService/ListDeadlineChanges',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.ListDeadlineChangesRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.ListDeadlineChangesResponse.FromString,
+                _registered_method=True)
+        self.RaiseAlert = channel.unary_unary(
+                '/bylaw.v1.CasesService/RaiseAlert',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.RaiseAlertRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.Alert.FromString,
+                _registered_method=True)
+        self.ClearAlert = channel.unary_unary(
+                '/bylaw.v1.CasesService/ClearAlert',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.ClearAlertRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.Alert.FromString,
+                _registered_method=True)
+        self.ListAlerts = channel.unary_unary(
+                '/bylaw.v1.CasesService/ListAlerts',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.ListAlertsRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.ListAlertsResponse.FromString,
+                _registered_method=True)
+        self.RecordClosure = channel.unary_unary(
+                '/bylaw.v1.CasesService/RecordClosure',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.RecordClosureRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.CaseClosure.FromString,
+                _registered_method=True)
+        self.GetClosure = channel.unary_unary(
+                '/bylaw.v1.CasesService/GetClosure',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.GetClosureRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.CaseClosure.FromString,
+                _registered_method=True)
 
 
 class CasesServiceServicer:
@@ -173,6 +253,115 @@ class CasesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetOfficer(self, request, context):
+        """--- Case lifecycle (issue 4): recorded by the case workflow, read by staff. Every
+        write is idempotent on (case_number, step_key).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListChecklists(self, request, context):
+        """Inspection checklists kept as data (config/checklists/*.yaml, seed spec 2.2).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPreInspectionPacket(self, request, context):
+        """Complaint details without complainant identity, the property record and prior cases
+        at the property (seed spec 2.1). Photos come from the evidence service per case.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScheduleInspection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordInspection(self, request, context):
+        """Findings validated against the checklist; the violation and its by-law sections
+        are derived from the items found non-compliant.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInspections(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordEnforcementAction(self, request, context):
+        """An enforcement action of policy 6.2.2 with its number and, for a Part I ticket or an
+        administrative monetary penalty, the amount from config/set_fines.yaml.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEnforcementActions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AttachDocument(self, request, context):
+        """Links the rendered document (notices service) to the inspection or action it belongs to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordDeadlineChange(self, request, context):
+        """A compliance deadline set, extended (policy 6.7.6, 6.7.8) or shortened (6.7.7).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeadlineChanges(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RaiseAlert(self, request, context):
+        """Escalation alerts (publishes bylaw.events.case.alert_raised / alert_cleared).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearAlert(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAlerts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordClosure(self, request, context):
+        """Closure summary: outcome, total timeline, days since complaint and since order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClosure(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CasesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -230,6 +419,86 @@ def add_CasesServiceServicer_to_server(servicer, server):
                     servicer.GetTownSummary,
                     request_deserializer=bylaw_dot_v1_dot_cases__pb2.GetTownSummaryRequest.FromString,
                     response_serializer=bylaw_dot_v1_dot_cases__pb2.TownSummary.SerializeToString,
+            ),
+            'GetOfficer': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOfficer,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.GetOfficerRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.Officer.SerializeToString,
+            ),
+            'ListChecklists': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListChecklists,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.ListChecklistsRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.ListChecklistsResponse.SerializeToString,
+            ),
+            'GetPreInspectionPacket': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPreInspectionPacket,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.GetPreInspectionPacketRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.PreInspectionPacket.SerializeToString,
+            ),
+            'ScheduleInspection': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScheduleInspection,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.ScheduleInspectionRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.Inspection.SerializeToString,
+            ),
+            'RecordInspection': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordInspection,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.RecordInspectionRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.Inspection.SerializeToString,
+            ),
+            'ListInspections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInspections,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.ListInspectionsRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.ListInspectionsResponse.SerializeToString,
+            ),
+            'RecordEnforcementAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordEnforcementAction,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.RecordEnforcementActionRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.EnforcementAction.SerializeToString,
+            ),
+            'ListEnforcementActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEnforcementActions,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.ListEnforcementActionsRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.ListEnforcementActionsResponse.SerializeToString,
+            ),
+            'AttachDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.AttachDocument,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.AttachDocumentRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.AttachDocumentResponse.SerializeToString,
+            ),
+            'RecordDeadlineChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordDeadlineChange,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.RecordDeadlineChangeRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.DeadlineChange.SerializeToString,
+            ),
+            'ListDeadlineChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeadlineChanges,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.ListDeadlineChangesRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.ListDeadlineChangesResponse.SerializeToString,
+            ),
+            'RaiseAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.RaiseAlert,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.RaiseAlertRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.Alert.SerializeToString,
+            ),
+            'ClearAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearAlert,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.ClearAlertRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.Alert.SerializeToString,
+            ),
+            'ListAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlerts,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.ListAlertsRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.ListAlertsResponse.SerializeToString,
+            ),
+            'RecordClosure': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordClosure,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.RecordClosureRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.CaseClosure.SerializeToString,
+            ),
+            'GetClosure': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClosure,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.GetClosureRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.CaseClosure.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -529,6 +798,438 @@ class CasesService:
             '/bylaw.v1.CasesService/GetTownSummary',
             bylaw_dot_v1_dot_cases__pb2.GetTownSummaryRequest.SerializeToString,
             bylaw_dot_v1_dot_cases__pb2.TownSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOfficer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/GetOfficer',
+            bylaw_dot_v1_dot_cases__pb2.GetOfficerRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.Officer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListChecklists(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/ListChecklists',
+            bylaw_dot_v1_dot_cases__pb2.ListChecklistsRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.ListChecklistsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPreInspectionPacket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/GetPreInspectionPacket',
+            bylaw_dot_v1_dot_cases__pb2.GetPreInspectionPacketRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.PreInspectionPacket.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScheduleInspection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/ScheduleInspection',
+            bylaw_dot_v1_dot_cases__pb2.ScheduleInspectionRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.Inspection.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordInspection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/RecordInspection',
+            bylaw_dot_v1_dot_cases__pb2.RecordInspectionRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.Inspection.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInspections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/ListInspections',
+            bylaw_dot_v1_dot_cases__pb2.ListInspectionsRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.ListInspectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordEnforcementAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/RecordEnforcementAction',
+            bylaw_dot_v1_dot_cases__pb2.RecordEnforcementActionRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.EnforcementAction.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEnforcementActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/ListEnforcementActions',
+            bylaw_dot_v1_dot_cases__pb2.ListEnforcementActionsRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.ListEnforcementActionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AttachDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/AttachDocument',
+            bylaw_dot_v1_dot_cases__pb2.AttachDocumentRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.AttachDocumentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordDeadlineChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/RecordDeadlineChange',
+            bylaw_dot_v1_dot_cases__pb2.RecordDeadlineChangeRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.DeadlineChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeadlineChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/ListDeadlineChanges',
+            bylaw_dot_v1_dot_cases__pb2.ListDeadlineChangesRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.ListDeadlineChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RaiseAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/RaiseAlert',
+            bylaw_dot_v1_dot_cases__pb2.RaiseAlertRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.Alert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/ClearAlert',
+            bylaw_dot_v1_dot_cases__pb2.ClearAlertRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.Alert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/ListAlerts',
+            bylaw_dot_v1_dot_cases__pb2.ListAlertsRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.ListAlertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordClosure(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/RecordClosure',
+            bylaw_dot_v1_dot_cases__pb2.RecordClosureRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.CaseClosure.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClosure(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/GetClosure',
+            bylaw_dot_v1_dot_cases__pb2.GetClosureRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.CaseClosure.FromString,
             options,
             channel_credentials,
             insecure,

@@ -62,6 +62,39 @@ class CasesServiceStub:
     UpsertOfficers: _grpc.UnaryUnaryMultiCallable[_cases_pb2.UpsertOfficersRequest, _cases_pb2.ImportSummary]
     UpsertZones: _grpc.UnaryUnaryMultiCallable[_cases_pb2.UpsertZonesRequest, _cases_pb2.ImportSummary]
     GetTownSummary: _grpc.UnaryUnaryMultiCallable[_cases_pb2.GetTownSummaryRequest, _cases_pb2.TownSummary]
+    GetOfficer: _grpc.UnaryUnaryMultiCallable[_cases_pb2.GetOfficerRequest, _cases_pb2.Officer]
+    """--- Case lifecycle (issue 4): recorded by the case workflow, read by staff. Every
+    write is idempotent on (case_number, step_key).
+    """
+    ListChecklists: _grpc.UnaryUnaryMultiCallable[_cases_pb2.ListChecklistsRequest, _cases_pb2.ListChecklistsResponse]
+    """Inspection checklists kept as data (config/checklists/*.yaml, seed spec 2.2)."""
+    GetPreInspectionPacket: _grpc.UnaryUnaryMultiCallable[_cases_pb2.GetPreInspectionPacketRequest, _cases_pb2.PreInspectionPacket]
+    """Complaint details without complainant identity, the property record and prior cases
+    at the property (seed spec 2.1). Photos come from the evidence service per case.
+    """
+    ScheduleInspection: _grpc.UnaryUnaryMultiCallable[_cases_pb2.ScheduleInspectionRequest, _cases_pb2.Inspection]
+    RecordInspection: _grpc.UnaryUnaryMultiCallable[_cases_pb2.RecordInspectionRequest, _cases_pb2.Inspection]
+    """Findings validated against the checklist; the violation and its by-law sections
+    are derived from the items found non-compliant.
+    """
+    ListInspections: _grpc.UnaryUnaryMultiCallable[_cases_pb2.ListInspectionsRequest, _cases_pb2.ListInspectionsResponse]
+    RecordEnforcementAction: _grpc.UnaryUnaryMultiCallable[_cases_pb2.RecordEnforcementActionRequest, _cases_pb2.EnforcementAction]
+    """An enforcement action of policy 6.2.2 with its number and, for a Part I ticket or an
+    administrative monetary penalty, the amount from config/set_fines.yaml.
+    """
+    ListEnforcementActions: _grpc.UnaryUnaryMultiCallable[_cases_pb2.ListEnforcementActionsRequest, _cases_pb2.ListEnforcementActionsResponse]
+    AttachDocument: _grpc.UnaryUnaryMultiCallable[_cases_pb2.AttachDocumentRequest, _cases_pb2.AttachDocumentResponse]
+    """Links the rendered document (notices service) to the inspection or action it belongs to."""
+    RecordDeadlineChange: _grpc.UnaryUnaryMultiCallable[_cases_pb2.RecordDeadlineChangeRequest, _cases_pb2.DeadlineChange]
+    """A compliance deadline set, extended (policy 6.7.6, 6.7.8) or shortened (6.7.7)."""
+    ListDeadlineChanges: _grpc.UnaryUnaryMultiCallable[_cases_pb2.ListDeadlineChangesRequest, _cases_pb2.ListDeadlineChangesResponse]
+    RaiseAlert: _grpc.UnaryUnaryMultiCallable[_cases_pb2.RaiseAlertRequest, _cases_pb2.Alert]
+    """Escalation alerts (publishes bylaw.events.case.alert_raised / alert_cleared)."""
+    ClearAlert: _grpc.UnaryUnaryMultiCallable[_cases_pb2.ClearAlertRequest, _cases_pb2.Alert]
+    ListAlerts: _grpc.UnaryUnaryMultiCallable[_cases_pb2.ListAlertsRequest, _cases_pb2.ListAlertsResponse]
+    RecordClosure: _grpc.UnaryUnaryMultiCallable[_cases_pb2.RecordClosureRequest, _cases_pb2.CaseClosure]
+    """Closure summary: outcome, total timeline, days since complaint and since order."""
+    GetClosure: _grpc.UnaryUnaryMultiCallable[_cases_pb2.GetClosureRequest, _cases_pb2.CaseClosure]
 
 @_typing.type_check_only
 class CasesServiceAsyncStub(CasesServiceStub):
@@ -95,6 +128,39 @@ class CasesServiceAsyncStub(CasesServiceStub):
     UpsertOfficers: _aio.UnaryUnaryMultiCallable[_cases_pb2.UpsertOfficersRequest, _cases_pb2.ImportSummary]  # type: ignore[assignment]
     UpsertZones: _aio.UnaryUnaryMultiCallable[_cases_pb2.UpsertZonesRequest, _cases_pb2.ImportSummary]  # type: ignore[assignment]
     GetTownSummary: _aio.UnaryUnaryMultiCallable[_cases_pb2.GetTownSummaryRequest, _cases_pb2.TownSummary]  # type: ignore[assignment]
+    GetOfficer: _aio.UnaryUnaryMultiCallable[_cases_pb2.GetOfficerRequest, _cases_pb2.Officer]  # type: ignore[assignment]
+    """--- Case lifecycle (issue 4): recorded by the case workflow, read by staff. Every
+    write is idempotent on (case_number, step_key).
+    """
+    ListChecklists: _aio.UnaryUnaryMultiCallable[_cases_pb2.ListChecklistsRequest, _cases_pb2.ListChecklistsResponse]  # type: ignore[assignment]
+    """Inspection checklists kept as data (config/checklists/*.yaml, seed spec 2.2)."""
+    GetPreInspectionPacket: _aio.UnaryUnaryMultiCallable[_cases_pb2.GetPreInspectionPacketRequest, _cases_pb2.PreInspectionPacket]  # type: ignore[assignment]
+    """Complaint details without complainant identity, the property record and prior cases
+    at the property (seed spec 2.1). Photos come from the evidence service per case.
+    """
+    ScheduleInspection: _aio.UnaryUnaryMultiCallable[_cases_pb2.ScheduleInspectionRequest, _cases_pb2.Inspection]  # type: ignore[assignment]
+    RecordInspection: _aio.UnaryUnaryMultiCallable[_cases_pb2.RecordInspectionRequest, _cases_pb2.Inspection]  # type: ignore[assignment]
+    """Findings validated against the checklist; the violation and its by-law sections
+    are derived from the items found non-compliant.
+    """
+    ListInspections: _aio.UnaryUnaryMultiCallable[_cases_pb2.ListInspectionsRequest, _cases_pb2.ListInspectionsResponse]  # type: ignore[assignment]
+    RecordEnforcementAction: _aio.UnaryUnaryMultiCallable[_cases_pb2.RecordEnforcementActionRequest, _cases_pb2.EnforcementAction]  # type: ignore[assignment]
+    """An enforcement action of policy 6.2.2 with its number and, for a Part I ticket or an
+    administrative monetary penalty, the amount from config/set_fines.yaml.
+    """
+    ListEnforcementActions: _aio.UnaryUnaryMultiCallable[_cases_pb2.ListEnforcementActionsRequest, _cases_pb2.ListEnforcementActionsResponse]  # type: ignore[assignment]
+    AttachDocument: _aio.UnaryUnaryMultiCallable[_cases_pb2.AttachDocumentRequest, _cases_pb2.AttachDocumentResponse]  # type: ignore[assignment]
+    """Links the rendered document (notices service) to the inspection or action it belongs to."""
+    RecordDeadlineChange: _aio.UnaryUnaryMultiCallable[_cases_pb2.RecordDeadlineChangeRequest, _cases_pb2.DeadlineChange]  # type: ignore[assignment]
+    """A compliance deadline set, extended (policy 6.7.6, 6.7.8) or shortened (6.7.7)."""
+    ListDeadlineChanges: _aio.UnaryUnaryMultiCallable[_cases_pb2.ListDeadlineChangesRequest, _cases_pb2.ListDeadlineChangesResponse]  # type: ignore[assignment]
+    RaiseAlert: _aio.UnaryUnaryMultiCallable[_cases_pb2.RaiseAlertRequest, _cases_pb2.Alert]  # type: ignore[assignment]
+    """Escalation alerts (publishes bylaw.events.case.alert_raised / alert_cleared)."""
+    ClearAlert: _aio.UnaryUnaryMultiCallable[_cases_pb2.ClearAlertRequest, _cases_pb2.Alert]  # type: ignore[assignment]
+    ListAlerts: _aio.UnaryUnaryMultiCallable[_cases_pb2.ListAlertsRequest, _cases_pb2.ListAlertsResponse]  # type: ignore[assignment]
+    RecordClosure: _aio.UnaryUnaryMultiCallable[_cases_pb2.RecordClosureRequest, _cases_pb2.CaseClosure]  # type: ignore[assignment]
+    """Closure summary: outcome, total timeline, days since complaint and since order."""
+    GetClosure: _aio.UnaryUnaryMultiCallable[_cases_pb2.GetClosureRequest, _cases_pb2.CaseClosure]  # type: ignore[assignment]
 
 class CasesServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -191,5 +257,134 @@ class CasesServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _cases_pb2.GetTownSummaryRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_cases_pb2.TownSummary, _abc.Awaitable[_cases_pb2.TownSummary]]: ...
+
+    @_abc_1.abstractmethod
+    def GetOfficer(
+        self,
+        request: _cases_pb2.GetOfficerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.Officer, _abc.Awaitable[_cases_pb2.Officer]]:
+        """--- Case lifecycle (issue 4): recorded by the case workflow, read by staff. Every
+        write is idempotent on (case_number, step_key).
+        """
+
+    @_abc_1.abstractmethod
+    def ListChecklists(
+        self,
+        request: _cases_pb2.ListChecklistsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.ListChecklistsResponse, _abc.Awaitable[_cases_pb2.ListChecklistsResponse]]:
+        """Inspection checklists kept as data (config/checklists/*.yaml, seed spec 2.2)."""
+
+    @_abc_1.abstractmethod
+    def GetPreInspectionPacket(
+        self,
+        request: _cases_pb2.GetPreInspectionPacketRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.PreInspectionPacket, _abc.Awaitable[_cases_pb2.PreInspectionPacket]]:
+        """Complaint details without complainant identity, the property record and prior cases
+        at the property (seed spec 2.1). Photos come from the evidence service per case.
+        """
+
+    @_abc_1.abstractmethod
+    def ScheduleInspection(
+        self,
+        request: _cases_pb2.ScheduleInspectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.Inspection, _abc.Awaitable[_cases_pb2.Inspection]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordInspection(
+        self,
+        request: _cases_pb2.RecordInspectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.Inspection, _abc.Awaitable[_cases_pb2.Inspection]]:
+        """Findings validated against the checklist; the violation and its by-law sections
+        are derived from the items found non-compliant.
+        """
+
+    @_abc_1.abstractmethod
+    def ListInspections(
+        self,
+        request: _cases_pb2.ListInspectionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.ListInspectionsResponse, _abc.Awaitable[_cases_pb2.ListInspectionsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordEnforcementAction(
+        self,
+        request: _cases_pb2.RecordEnforcementActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.EnforcementAction, _abc.Awaitable[_cases_pb2.EnforcementAction]]:
+        """An enforcement action of policy 6.2.2 with its number and, for a Part I ticket or an
+        administrative monetary penalty, the amount from config/set_fines.yaml.
+        """
+
+    @_abc_1.abstractmethod
+    def ListEnforcementActions(
+        self,
+        request: _cases_pb2.ListEnforcementActionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.ListEnforcementActionsResponse, _abc.Awaitable[_cases_pb2.ListEnforcementActionsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AttachDocument(
+        self,
+        request: _cases_pb2.AttachDocumentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.AttachDocumentResponse, _abc.Awaitable[_cases_pb2.AttachDocumentResponse]]:
+        """Links the rendered document (notices service) to the inspection or action it belongs to."""
+
+    @_abc_1.abstractmethod
+    def RecordDeadlineChange(
+        self,
+        request: _cases_pb2.RecordDeadlineChangeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.DeadlineChange, _abc.Awaitable[_cases_pb2.DeadlineChange]]:
+        """A compliance deadline set, extended (policy 6.7.6, 6.7.8) or shortened (6.7.7)."""
+
+    @_abc_1.abstractmethod
+    def ListDeadlineChanges(
+        self,
+        request: _cases_pb2.ListDeadlineChangesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.ListDeadlineChangesResponse, _abc.Awaitable[_cases_pb2.ListDeadlineChangesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RaiseAlert(
+        self,
+        request: _cases_pb2.RaiseAlertRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.Alert, _abc.Awaitable[_cases_pb2.Alert]]:
+        """Escalation alerts (publishes bylaw.events.case.alert_raised / alert_cleared)."""
+
+    @_abc_1.abstractmethod
+    def ClearAlert(
+        self,
+        request: _cases_pb2.ClearAlertRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.Alert, _abc.Awaitable[_cases_pb2.Alert]]: ...
+
+    @_abc_1.abstractmethod
+    def ListAlerts(
+        self,
+        request: _cases_pb2.ListAlertsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.ListAlertsResponse, _abc.Awaitable[_cases_pb2.ListAlertsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordClosure(
+        self,
+        request: _cases_pb2.RecordClosureRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.CaseClosure, _abc.Awaitable[_cases_pb2.CaseClosure]]:
+        """Closure summary: outcome, total timeline, days since complaint and since order."""
+
+    @_abc_1.abstractmethod
+    def GetClosure(
+        self,
+        request: _cases_pb2.GetClosureRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.CaseClosure, _abc.Awaitable[_cases_pb2.CaseClosure]]: ...
 
 def add_CasesServiceServicer_to_server(servicer: CasesServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
