@@ -2029,3 +2029,1065 @@ class GetClosureRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetClosureRequest: _TypeAlias = GetClosureRequest  # noqa: Y015
+
+@_typing.final
+class WorkOrder(_message.Message):
+    """---------------------------------------------------------------------------------------
+    Municipal remediation (issue 4 item 6). Money is in cents; dates are local (Town time
+    zone) ISO dates "YYYY-MM-DD".
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_SEQ_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_NUMBER_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    CONTRACTOR_FIELD_NUMBER: _builtins.int
+    ESTIMATE_CENTS_FIELD_NUMBER: _builtins.int
+    PRIVATE_LAND_FIELD_NUMBER: _builtins.int
+    COUNCIL_APPROVAL_REQUIRED_FIELD_NUMBER: _builtins.int
+    PROPERTY_ROLL_NUMBER_FIELD_NUMBER: _builtins.int
+    PROPERTY_ADDRESS_FIELD_NUMBER: _builtins.int
+    OWNER_NAME_FIELD_NUMBER: _builtins.int
+    OWNER_MAILING_ADDRESS_FIELD_NUMBER: _builtins.int
+    BYLAW_NUMBER_FIELD_NUMBER: _builtins.int
+    APPROVAL_FIELD_NUMBER: _builtins.int
+    SCHEDULED_ON_FIELD_NUMBER: _builtins.int
+    COMPLETED_ON_FIELD_NUMBER: _builtins.int
+    COMPLETION_NOTE_FIELD_NUMBER: _builtins.int
+    CANCELLED_REASON_FIELD_NUMBER: _builtins.int
+    COSTS_FIELD_NUMBER: _builtins.int
+    ACTUAL_COST_CENTS_FIELD_NUMBER: _builtins.int
+    INVOICE_FIELD_NUMBER: _builtins.int
+    TAX_ROLL_ITEM_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    RESTRICTED_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    work_order_seq: _builtins.int
+    work_order_number: _builtins.str
+    """e.g. "BL-2026-000123-W1" """
+    status: _builtins.str
+    """"awaiting_council" | "approved" | "scheduled" | "completed" | "invoiced" | "paid" |
+    "on_tax_roll" | "refused" | "cancelled"
+    """
+    description: _builtins.str
+    """what the contractor must do"""
+    contractor: _builtins.str
+    estimate_cents: _builtins.int
+    private_land: _builtins.bool
+    council_approval_required: _builtins.bool
+    """Private land and an estimate over $5,000 (policy 6.5.13)."""
+    property_roll_number: _builtins.str
+    property_address: _builtins.str
+    owner_name: _builtins.str
+    """registered owner from the assessment roll"""
+    owner_mailing_address: _builtins.str
+    bylaw_number: _builtins.str
+    scheduled_on: _builtins.str
+    completed_on: _builtins.str
+    completion_note: _builtins.str
+    cancelled_reason: _builtins.str
+    actual_cost_cents: _builtins.int
+    """sum of the costs"""
+    requested_by: _builtins.str
+    restricted: _builtins.bool
+    """the case is restricted (policy 6.10)"""
+    step_key: _builtins.str
+    """the creating step"""
+    @_builtins.property
+    def approval(self) -> Global___RemediationApproval: ...
+    @_builtins.property
+    def costs(self) -> _containers.RepeatedCompositeFieldContainer[Global___RemediationCost]: ...
+    @_builtins.property
+    def invoice(self) -> Global___RemediationInvoice:
+        """unset until invoiced"""
+
+    @_builtins.property
+    def tax_roll_item(self) -> Global___TaxRollItem:
+        """unset unless added to the tax roll"""
+
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        work_order_seq: _builtins.int = ...,
+        work_order_number: _builtins.str = ...,
+        status: _builtins.str = ...,
+        description: _builtins.str = ...,
+        contractor: _builtins.str = ...,
+        estimate_cents: _builtins.int = ...,
+        private_land: _builtins.bool = ...,
+        council_approval_required: _builtins.bool = ...,
+        property_roll_number: _builtins.str = ...,
+        property_address: _builtins.str = ...,
+        owner_name: _builtins.str = ...,
+        owner_mailing_address: _builtins.str = ...,
+        bylaw_number: _builtins.str = ...,
+        approval: Global___RemediationApproval | None = ...,
+        scheduled_on: _builtins.str = ...,
+        completed_on: _builtins.str = ...,
+        completion_note: _builtins.str = ...,
+        cancelled_reason: _builtins.str = ...,
+        costs: _abc.Iterable[Global___RemediationCost] | None = ...,
+        actual_cost_cents: _builtins.int = ...,
+        invoice: Global___RemediationInvoice | None = ...,
+        tax_roll_item: Global___TaxRollItem | None = ...,
+        requested_by: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+        restricted: _builtins.bool = ...,
+        step_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["approval", b"approval", "created_at", b"created_at", "invoice", b"invoice", "tax_roll_item", b"tax_roll_item", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_cents", b"actual_cost_cents", "approval", b"approval", "bylaw_number", b"bylaw_number", "cancelled_reason", b"cancelled_reason", "case_number", b"case_number", "completed_on", b"completed_on", "completion_note", b"completion_note", "contractor", b"contractor", "costs", b"costs", "council_approval_required", b"council_approval_required", "created_at", b"created_at", "description", b"description", "estimate_cents", b"estimate_cents", "invoice", b"invoice", "owner_mailing_address", b"owner_mailing_address", "owner_name", b"owner_name", "private_land", b"private_land", "property_address", b"property_address", "property_roll_number", b"property_roll_number", "requested_by", b"requested_by", "restricted", b"restricted", "scheduled_on", b"scheduled_on", "status", b"status", "step_key", b"step_key", "tax_roll_item", b"tax_roll_item", "updated_at", b"updated_at", "work_order_number", b"work_order_number", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkOrder: _TypeAlias = WorkOrder  # noqa: Y015
+
+@_typing.final
+class RemediationApproval(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    COUNCIL_RESOLUTION_FIELD_NUMBER: _builtins.int
+    COUNCIL_MEETING_ON_FIELD_NUMBER: _builtins.int
+    EMERGENCY_RISK_FIELD_NUMBER: _builtins.int
+    EMERGENCY_DESCRIPTION_FIELD_NUMBER: _builtins.int
+    EMERGENCY_URGENCY_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_ROLE_FIELD_NUMBER: _builtins.int
+    DECIDED_AT_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"not_required" | "council" | "emergency"; "" while pending"""
+    decision: _builtins.str
+    """"approved" | "refused"; "" while pending"""
+    council_resolution: _builtins.str
+    """Council resolution number"""
+    council_meeting_on: _builtins.str
+    emergency_risk: _builtins.str
+    """"life" | "health" | "safety" | "property" """
+    emergency_description: _builtins.str
+    emergency_urgency: _builtins.str
+    """why it could not wait for Council"""
+    decided_by: _builtins.str
+    """staff subject (the Clerk, or the approving official)"""
+    decided_by_role: _builtins.str
+    """"clerk" | "cao" | "cbo" | "fire_chief" """
+    note: _builtins.str
+    step_key: _builtins.str
+    @_builtins.property
+    def decided_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        decision: _builtins.str = ...,
+        council_resolution: _builtins.str = ...,
+        council_meeting_on: _builtins.str = ...,
+        emergency_risk: _builtins.str = ...,
+        emergency_description: _builtins.str = ...,
+        emergency_urgency: _builtins.str = ...,
+        decided_by: _builtins.str = ...,
+        decided_by_role: _builtins.str = ...,
+        decided_at: _timestamp_pb2.Timestamp | None = ...,
+        note: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["council_meeting_on", b"council_meeting_on", "council_resolution", b"council_resolution", "decided_at", b"decided_at", "decided_by", b"decided_by", "decided_by_role", b"decided_by_role", "decision", b"decision", "emergency_description", b"emergency_description", "emergency_risk", b"emergency_risk", "emergency_urgency", b"emergency_urgency", "kind", b"kind", "note", b"note", "step_key", b"step_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemediationApproval: _TypeAlias = RemediationApproval  # noqa: Y015
+
+@_typing.final
+class RemediationCost(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    AMOUNT_CENTS_FIELD_NUMBER: _builtins.int
+    HOURS_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    INCURRED_ON_FIELD_NUMBER: _builtins.int
+    RECORDED_BY_FIELD_NUMBER: _builtins.int
+    RECORDED_AT_FIELD_NUMBER: _builtins.int
+    step_key: _builtins.str
+    kind: _builtins.str
+    """"contractor_invoice" | "staff_time" | "other" """
+    description: _builtins.str
+    amount_cents: _builtins.int
+    hours: _builtins.float
+    """staff time only"""
+    reference: _builtins.str
+    """the contractor's invoice number, a timesheet ..."""
+    incurred_on: _builtins.str
+    recorded_by: _builtins.str
+    @_builtins.property
+    def recorded_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        step_key: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        description: _builtins.str = ...,
+        amount_cents: _builtins.int = ...,
+        hours: _builtins.float = ...,
+        reference: _builtins.str = ...,
+        incurred_on: _builtins.str = ...,
+        recorded_by: _builtins.str = ...,
+        recorded_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["recorded_at", b"recorded_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_cents", b"amount_cents", "description", b"description", "hours", b"hours", "incurred_on", b"incurred_on", "kind", b"kind", "recorded_at", b"recorded_at", "recorded_by", b"recorded_by", "reference", b"reference", "step_key", b"step_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemediationCost: _TypeAlias = RemediationCost  # noqa: Y015
+
+@_typing.final
+class RemediationPayment(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    AMOUNT_CENTS_FIELD_NUMBER: _builtins.int
+    RECEIVED_ON_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    RECORDED_BY_FIELD_NUMBER: _builtins.int
+    RECORDED_AT_FIELD_NUMBER: _builtins.int
+    step_key: _builtins.str
+    amount_cents: _builtins.int
+    received_on: _builtins.str
+    method: _builtins.str
+    """"cash" | "cheque" | "debit" | "credit_card" | "eft" | "online" """
+    reference: _builtins.str
+    recorded_by: _builtins.str
+    @_builtins.property
+    def recorded_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        step_key: _builtins.str = ...,
+        amount_cents: _builtins.int = ...,
+        received_on: _builtins.str = ...,
+        method: _builtins.str = ...,
+        reference: _builtins.str = ...,
+        recorded_by: _builtins.str = ...,
+        recorded_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["recorded_at", b"recorded_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_cents", b"amount_cents", "method", b"method", "received_on", b"received_on", "recorded_at", b"recorded_at", "recorded_by", b"recorded_by", "reference", b"reference", "step_key", b"step_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemediationPayment: _TypeAlias = RemediationPayment  # noqa: Y015
+
+@_typing.final
+class RemediationInvoice(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    AMOUNT_CENTS_FIELD_NUMBER: _builtins.int
+    PAID_CENTS_FIELD_NUMBER: _builtins.int
+    BALANCE_CENTS_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ISSUED_ON_FIELD_NUMBER: _builtins.int
+    DUE_ON_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    OWNER_NAME_FIELD_NUMBER: _builtins.int
+    OWNER_MAILING_ADDRESS_FIELD_NUMBER: _builtins.int
+    ROLL_NUMBER_FIELD_NUMBER: _builtins.int
+    PAYMENTS_FIELD_NUMBER: _builtins.int
+    PAYMENT_PERIOD_DAYS_FIELD_NUMBER: _builtins.int
+    invoice_number: _builtins.str
+    """e.g. "BL-2026-000123-INV1" """
+    step_key: _builtins.str
+    amount_cents: _builtins.int
+    paid_cents: _builtins.int
+    balance_cents: _builtins.int
+    status: _builtins.str
+    """"issued" | "paid" | "on_tax_roll" """
+    issued_on: _builtins.str
+    due_on: _builtins.str
+    """last day to pay"""
+    owner_name: _builtins.str
+    owner_mailing_address: _builtins.str
+    roll_number: _builtins.str
+    payment_period_days: _builtins.int
+    @_builtins.property
+    def due_at(self) -> _timestamp_pb2.Timestamp:
+        """The end of the due date in the Town's time zone: unpaid after this, the balance
+        goes on the tax roll.
+        """
+
+    @_builtins.property
+    def payments(self) -> _containers.RepeatedCompositeFieldContainer[Global___RemediationPayment]: ...
+    def __init__(
+        self,
+        *,
+        invoice_number: _builtins.str = ...,
+        step_key: _builtins.str = ...,
+        amount_cents: _builtins.int = ...,
+        paid_cents: _builtins.int = ...,
+        balance_cents: _builtins.int = ...,
+        status: _builtins.str = ...,
+        issued_on: _builtins.str = ...,
+        due_on: _builtins.str = ...,
+        due_at: _timestamp_pb2.Timestamp | None = ...,
+        owner_name: _builtins.str = ...,
+        owner_mailing_address: _builtins.str = ...,
+        roll_number: _builtins.str = ...,
+        payments: _abc.Iterable[Global___RemediationPayment] | None = ...,
+        payment_period_days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_at", b"due_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_cents", b"amount_cents", "balance_cents", b"balance_cents", "due_at", b"due_at", "due_on", b"due_on", "invoice_number", b"invoice_number", "issued_on", b"issued_on", "owner_mailing_address", b"owner_mailing_address", "owner_name", b"owner_name", "paid_cents", b"paid_cents", "payment_period_days", b"payment_period_days", "payments", b"payments", "roll_number", b"roll_number", "status", b"status", "step_key", b"step_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemediationInvoice: _TypeAlias = RemediationInvoice  # noqa: Y015
+
+@_typing.final
+class TaxRollItem(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    ROLL_NUMBER_FIELD_NUMBER: _builtins.int
+    OWNER_NAME_FIELD_NUMBER: _builtins.int
+    AMOUNT_CENTS_FIELD_NUMBER: _builtins.int
+    INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    BYLAW_NUMBER_FIELD_NUMBER: _builtins.int
+    ADDED_ON_FIELD_NUMBER: _builtins.int
+    FIRST_EXPORTED_AT_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    item_id: _builtins.int
+    roll_number: _builtins.str
+    owner_name: _builtins.str
+    amount_cents: _builtins.int
+    invoice_number: _builtins.str
+    case_number: _builtins.str
+    bylaw_number: _builtins.str
+    added_on: _builtins.str
+    step_key: _builtins.str
+    @_builtins.property
+    def first_exported_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        item_id: _builtins.int = ...,
+        roll_number: _builtins.str = ...,
+        owner_name: _builtins.str = ...,
+        amount_cents: _builtins.int = ...,
+        invoice_number: _builtins.str = ...,
+        case_number: _builtins.str = ...,
+        bylaw_number: _builtins.str = ...,
+        added_on: _builtins.str = ...,
+        first_exported_at: _timestamp_pb2.Timestamp | None = ...,
+        step_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first_exported_at", b"first_exported_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added_on", b"added_on", "amount_cents", b"amount_cents", "bylaw_number", b"bylaw_number", "case_number", b"case_number", "first_exported_at", b"first_exported_at", "invoice_number", b"invoice_number", "item_id", b"item_id", "owner_name", b"owner_name", "roll_number", b"roll_number", "step_key", b"step_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TaxRollItem: _TypeAlias = TaxRollItem  # noqa: Y015
+
+@_typing.final
+class CreateWorkOrderRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_SEQ_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    CONTRACTOR_FIELD_NUMBER: _builtins.int
+    ESTIMATE_CENTS_FIELD_NUMBER: _builtins.int
+    PRIVATE_LAND_FIELD_NUMBER: _builtins.int
+    PROPERTY_ROLL_NUMBER_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    work_order_seq: _builtins.int
+    step_key: _builtins.str
+    description: _builtins.str
+    contractor: _builtins.str
+    estimate_cents: _builtins.int
+    private_land: _builtins.bool
+    property_roll_number: _builtins.str
+    """The parcel the work is on; defaults to the case's matched parcel."""
+    requested_by: _builtins.str
+    """the officer who chose direct enforcement"""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        work_order_seq: _builtins.int = ...,
+        step_key: _builtins.str = ...,
+        description: _builtins.str = ...,
+        contractor: _builtins.str = ...,
+        estimate_cents: _builtins.int = ...,
+        private_land: _builtins.bool = ...,
+        property_roll_number: _builtins.str = ...,
+        requested_by: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "contractor", b"contractor", "description", b"description", "estimate_cents", b"estimate_cents", "occurred_at", b"occurred_at", "private_land", b"private_land", "property_roll_number", b"property_roll_number", "requested_by", b"requested_by", "step_key", b"step_key", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateWorkOrderRequest: _TypeAlias = CreateWorkOrderRequest  # noqa: Y015
+
+@_typing.final
+class GetWorkOrderRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_SEQ_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    work_order_seq: _builtins.int
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        work_order_seq: _builtins.int = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWorkOrderRequest: _TypeAlias = GetWorkOrderRequest  # noqa: Y015
+
+@_typing.final
+class ListWorkOrdersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWorkOrdersRequest: _TypeAlias = ListWorkOrdersRequest  # noqa: Y015
+
+@_typing.final
+class ListWorkOrdersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ORDERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def work_orders(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkOrder]: ...
+    def __init__(
+        self,
+        *,
+        work_orders: _abc.Iterable[Global___WorkOrder] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["work_orders", b"work_orders"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWorkOrdersResponse: _TypeAlias = ListWorkOrdersResponse  # noqa: Y015
+
+@_typing.final
+class RecordRemediationApprovalRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_SEQ_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    COUNCIL_RESOLUTION_FIELD_NUMBER: _builtins.int
+    COUNCIL_MEETING_ON_FIELD_NUMBER: _builtins.int
+    EMERGENCY_RISK_FIELD_NUMBER: _builtins.int
+    EMERGENCY_DESCRIPTION_FIELD_NUMBER: _builtins.int
+    EMERGENCY_URGENCY_FIELD_NUMBER: _builtins.int
+    NO_TIME_FOR_COUNCIL_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_ROLE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    work_order_seq: _builtins.int
+    step_key: _builtins.str
+    kind: _builtins.str
+    """"council" | "emergency" """
+    decision: _builtins.str
+    """council: "approved" | "refused"; emergency: "approved" """
+    council_resolution: _builtins.str
+    council_meeting_on: _builtins.str
+    emergency_risk: _builtins.str
+    emergency_description: _builtins.str
+    emergency_urgency: _builtins.str
+    no_time_for_council: _builtins.bool
+    """emergency: stated by the approving official (6.5.14)"""
+    decided_by: _builtins.str
+    decided_by_role: _builtins.str
+    note: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        work_order_seq: _builtins.int = ...,
+        step_key: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        decision: _builtins.str = ...,
+        council_resolution: _builtins.str = ...,
+        council_meeting_on: _builtins.str = ...,
+        emergency_risk: _builtins.str = ...,
+        emergency_description: _builtins.str = ...,
+        emergency_urgency: _builtins.str = ...,
+        no_time_for_council: _builtins.bool = ...,
+        decided_by: _builtins.str = ...,
+        decided_by_role: _builtins.str = ...,
+        note: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "council_meeting_on", b"council_meeting_on", "council_resolution", b"council_resolution", "decided_by", b"decided_by", "decided_by_role", b"decided_by_role", "decision", b"decision", "emergency_description", b"emergency_description", "emergency_risk", b"emergency_risk", "emergency_urgency", b"emergency_urgency", "kind", b"kind", "no_time_for_council", b"no_time_for_council", "note", b"note", "occurred_at", b"occurred_at", "step_key", b"step_key", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordRemediationApprovalRequest: _TypeAlias = RecordRemediationApprovalRequest  # noqa: Y015
+
+@_typing.final
+class ScheduleRemediationWorkRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_SEQ_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    SCHEDULED_ON_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    work_order_seq: _builtins.int
+    step_key: _builtins.str
+    scheduled_on: _builtins.str
+    note: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        work_order_seq: _builtins.int = ...,
+        step_key: _builtins.str = ...,
+        scheduled_on: _builtins.str = ...,
+        note: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "note", b"note", "occurred_at", b"occurred_at", "scheduled_on", b"scheduled_on", "step_key", b"step_key", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScheduleRemediationWorkRequest: _TypeAlias = ScheduleRemediationWorkRequest  # noqa: Y015
+
+@_typing.final
+class RecordRemediationCostsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_SEQ_FIELD_NUMBER: _builtins.int
+    COSTS_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    work_order_seq: _builtins.int
+    @_builtins.property
+    def costs(self) -> _containers.RepeatedCompositeFieldContainer[Global___RemediationCost]:
+        """each with its own step_key"""
+
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        work_order_seq: _builtins.int = ...,
+        costs: _abc.Iterable[Global___RemediationCost] | None = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "costs", b"costs", "occurred_at", b"occurred_at", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordRemediationCostsRequest: _TypeAlias = RecordRemediationCostsRequest  # noqa: Y015
+
+@_typing.final
+class CompleteRemediationWorkRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_SEQ_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    COMPLETED_ON_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    work_order_seq: _builtins.int
+    step_key: _builtins.str
+    completed_on: _builtins.str
+    note: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        work_order_seq: _builtins.int = ...,
+        step_key: _builtins.str = ...,
+        completed_on: _builtins.str = ...,
+        note: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "completed_on", b"completed_on", "note", b"note", "occurred_at", b"occurred_at", "step_key", b"step_key", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompleteRemediationWorkRequest: _TypeAlias = CompleteRemediationWorkRequest  # noqa: Y015
+
+@_typing.final
+class CancelWorkOrderRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_SEQ_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    work_order_seq: _builtins.int
+    step_key: _builtins.str
+    reason: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        work_order_seq: _builtins.int = ...,
+        step_key: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "occurred_at", b"occurred_at", "reason", b"reason", "step_key", b"step_key", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelWorkOrderRequest: _TypeAlias = CancelWorkOrderRequest  # noqa: Y015
+
+@_typing.final
+class IssueRemediationInvoiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_SEQ_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    PAYMENT_PERIOD_DAYS_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    work_order_seq: _builtins.int
+    step_key: _builtins.str
+    payment_period_days: _builtins.int
+    """0: the configured period"""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        work_order_seq: _builtins.int = ...,
+        step_key: _builtins.str = ...,
+        payment_period_days: _builtins.int = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "occurred_at", b"occurred_at", "payment_period_days", b"payment_period_days", "step_key", b"step_key", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueRemediationInvoiceRequest: _TypeAlias = IssueRemediationInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class RecordRemediationPaymentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_SEQ_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    AMOUNT_CENTS_FIELD_NUMBER: _builtins.int
+    RECEIVED_ON_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    work_order_seq: _builtins.int
+    step_key: _builtins.str
+    amount_cents: _builtins.int
+    received_on: _builtins.str
+    method: _builtins.str
+    reference: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        work_order_seq: _builtins.int = ...,
+        step_key: _builtins.str = ...,
+        amount_cents: _builtins.int = ...,
+        received_on: _builtins.str = ...,
+        method: _builtins.str = ...,
+        reference: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "amount_cents", b"amount_cents", "case_number", b"case_number", "method", b"method", "occurred_at", b"occurred_at", "received_on", b"received_on", "reference", b"reference", "step_key", b"step_key", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordRemediationPaymentRequest: _TypeAlias = RecordRemediationPaymentRequest  # noqa: Y015
+
+@_typing.final
+class AddRemediationToTaxRollRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_SEQ_FIELD_NUMBER: _builtins.int
+    STEP_KEY_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    case_number: _builtins.str
+    work_order_seq: _builtins.int
+    step_key: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_number: _builtins.str = ...,
+        work_order_seq: _builtins.int = ...,
+        step_key: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "occurred_at", b"occurred_at", "step_key", b"step_key", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddRemediationToTaxRollRequest: _TypeAlias = AddRemediationToTaxRollRequest  # noqa: Y015
+
+@_typing.final
+class ExportTaxRollRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXPORT_KEY_FIELD_NUMBER: _builtins.int
+    RE_EXPORT_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    export_key: _builtins.str
+    """idempotency key of this export"""
+    re_export: _builtins.bool
+    """include items already exported"""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor:
+        """the Treasurer"""
+
+    def __init__(
+        self,
+        *,
+        export_key: _builtins.str = ...,
+        re_export: _builtins.bool = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "export_key", b"export_key", "re_export", b"re_export"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportTaxRollRequest: _TypeAlias = ExportTaxRollRequest  # noqa: Y015
+
+@_typing.final
+class GetTaxRollExportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXPORT_KEY_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    export_key: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        export_key: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "export_key", b"export_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTaxRollExportRequest: _TypeAlias = GetTaxRollExportRequest  # noqa: Y015
+
+@_typing.final
+class TaxRollExport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXPORT_KEY_FIELD_NUMBER: _builtins.int
+    EXPORTED_AT_FIELD_NUMBER: _builtins.int
+    EXPORTED_BY_FIELD_NUMBER: _builtins.int
+    RE_EXPORT_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    TOTAL_CENTS_FIELD_NUMBER: _builtins.int
+    CSV_FIELD_NUMBER: _builtins.int
+    export_key: _builtins.str
+    exported_by: _builtins.str
+    re_export: _builtins.bool
+    total_cents: _builtins.int
+    csv: _builtins.str
+    """The load file: roll_number,owner,amount,invoice_number,case_number,bylaw,date"""
+    @_builtins.property
+    def exported_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___TaxRollItem]: ...
+    def __init__(
+        self,
+        *,
+        export_key: _builtins.str = ...,
+        exported_at: _timestamp_pb2.Timestamp | None = ...,
+        exported_by: _builtins.str = ...,
+        re_export: _builtins.bool = ...,
+        items: _abc.Iterable[Global___TaxRollItem] | None = ...,
+        total_cents: _builtins.int = ...,
+        csv: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["exported_at", b"exported_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["csv", b"csv", "export_key", b"export_key", "exported_at", b"exported_at", "exported_by", b"exported_by", "items", b"items", "re_export", b"re_export", "total_cents", b"total_cents"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TaxRollExport: _TypeAlias = TaxRollExport  # noqa: Y015
+
+@_typing.final
+class CouncilReportItem(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_SEQ_FIELD_NUMBER: _builtins.int
+    WORK_ORDER_NUMBER_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    ESTIMATE_CENTS_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    REPORTED_AT_FIELD_NUMBER: _builtins.int
+    REPORTED_MEETING_ON_FIELD_NUMBER: _builtins.int
+    PROPERTY_ADDRESS_FIELD_NUMBER: _builtins.int
+    item_id: _builtins.int
+    case_number: _builtins.str
+    work_order_seq: _builtins.int
+    work_order_number: _builtins.str
+    kind: _builtins.str
+    """"approval_request" (reported before the action, 6.5.13) or
+    "emergency_approval" (reported for information, 6.5.14)
+    """
+    summary: _builtins.str
+    estimate_cents: _builtins.int
+    reported_meeting_on: _builtins.str
+    property_address: _builtins.str
+    """"" for restricted cases (policy 6.10)"""
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def reported_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        item_id: _builtins.int = ...,
+        case_number: _builtins.str = ...,
+        work_order_seq: _builtins.int = ...,
+        work_order_number: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        summary: _builtins.str = ...,
+        estimate_cents: _builtins.int = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        reported_at: _timestamp_pb2.Timestamp | None = ...,
+        reported_meeting_on: _builtins.str = ...,
+        property_address: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at", "reported_at", b"reported_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_number", b"case_number", "estimate_cents", b"estimate_cents", "item_id", b"item_id", "kind", b"kind", "occurred_at", b"occurred_at", "property_address", b"property_address", "reported_at", b"reported_at", "reported_meeting_on", b"reported_meeting_on", "summary", b"summary", "work_order_number", b"work_order_number", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CouncilReportItem: _TypeAlias = CouncilReportItem  # noqa: Y015
+
+@_typing.final
+class ListCouncilReportItemsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INCLUDE_REPORTED_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    include_reported: _builtins.bool
+    """default: only items not yet reported"""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        include_reported: _builtins.bool = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "include_reported", b"include_reported"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCouncilReportItemsRequest: _TypeAlias = ListCouncilReportItemsRequest  # noqa: Y015
+
+@_typing.final
+class ListCouncilReportItemsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEMS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CouncilReportItem]: ...
+    def __init__(
+        self,
+        *,
+        items: _abc.Iterable[Global___CouncilReportItem] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCouncilReportItemsResponse: _TypeAlias = ListCouncilReportItemsResponse  # noqa: Y015
+
+@_typing.final
+class MarkCouncilItemsReportedRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_IDS_FIELD_NUMBER: _builtins.int
+    MEETING_ON_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    meeting_on: _builtins.str
+    @_builtins.property
+    def item_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor:
+        """the Clerk"""
+
+    def __init__(
+        self,
+        *,
+        item_ids: _abc.Iterable[_builtins.int] | None = ...,
+        meeting_on: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "item_ids", b"item_ids", "meeting_on", b"meeting_on"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkCouncilItemsReportedRequest: _TypeAlias = MarkCouncilItemsReportedRequest  # noqa: Y015

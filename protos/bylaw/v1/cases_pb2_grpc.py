@@ -169,6 +169,81 @@ class CasesServiceStub:
                 request_serializer=bylaw_dot_v1_dot_cases__pb2.GetClosureRequest.SerializeToString,
                 response_deserializer=bylaw_dot_v1_dot_cases__pb2.CaseClosure.FromString,
                 _registered_method=True)
+        self.CreateWorkOrder = channel.unary_unary(
+                '/bylaw.v1.CasesService/CreateWorkOrder',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.CreateWorkOrderRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+                _registered_method=True)
+        self.GetWorkOrder = channel.unary_unary(
+                '/bylaw.v1.CasesService/GetWorkOrder',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.GetWorkOrderRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+                _registered_method=True)
+        self.ListWorkOrders = channel.unary_unary(
+                '/bylaw.v1.CasesService/ListWorkOrders',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.ListWorkOrdersRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.ListWorkOrdersResponse.FromString,
+                _registered_method=True)
+        self.RecordRemediationApproval = channel.unary_unary(
+                '/bylaw.v1.CasesService/RecordRemediationApproval',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.RecordRemediationApprovalRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+                _registered_method=True)
+        self.ScheduleRemediationWork = channel.unary_unary(
+                '/bylaw.v1.CasesService/ScheduleRemediationWork',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.ScheduleRemediationWorkRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+                _registered_method=True)
+        self.RecordRemediationCosts = channel.unary_unary(
+                '/bylaw.v1.CasesService/RecordRemediationCosts',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.RecordRemediationCostsRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+                _registered_method=True)
+        self.CompleteRemediationWork = channel.unary_unary(
+                '/bylaw.v1.CasesService/CompleteRemediationWork',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.CompleteRemediationWorkRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+                _registered_method=True)
+        self.CancelWorkOrder = channel.unary_unary(
+                '/bylaw.v1.CasesService/CancelWorkOrder',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.CancelWorkOrderRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+                _registered_method=True)
+        self.IssueRemediationInvoice = channel.unary_unary(
+                '/bylaw.v1.CasesService/IssueRemediationInvoice',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.IssueRemediationInvoiceRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+                _registered_method=True)
+        self.RecordRemediationPayment = channel.unary_unary(
+                '/bylaw.v1.CasesService/RecordRemediationPayment',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.RecordRemediationPaymentRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+                _registered_method=True)
+        self.AddRemediationToTaxRoll = channel.unary_unary(
+                '/bylaw.v1.CasesService/AddRemediationToTaxRoll',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.AddRemediationToTaxRollRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+                _registered_method=True)
+        self.ExportTaxRoll = channel.unary_unary(
+                '/bylaw.v1.CasesService/ExportTaxRoll',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.ExportTaxRollRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.TaxRollExport.FromString,
+                _registered_method=True)
+        self.GetTaxRollExport = channel.unary_unary(
+                '/bylaw.v1.CasesService/GetTaxRollExport',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.GetTaxRollExportRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.TaxRollExport.FromString,
+                _registered_method=True)
+        self.ListCouncilReportItems = channel.unary_unary(
+                '/bylaw.v1.CasesService/ListCouncilReportItems',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.ListCouncilReportItemsRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.ListCouncilReportItemsResponse.FromString,
+                _registered_method=True)
+        self.MarkCouncilItemsReported = channel.unary_unary(
+                '/bylaw.v1.CasesService/MarkCouncilItemsReported',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.MarkCouncilItemsReportedRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.ListCouncilReportItemsResponse.FromString,
+                _registered_method=True)
 
 
 class CasesServiceServicer:
@@ -362,6 +437,111 @@ class CasesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateWorkOrder(self, request, context):
+        """--- Municipal remediation (issue 4 item 6; seed spec 3.4; policy 6.5.13-6.5.14,
+        6.7.9-6.7.10): recorded by the RemediationWorkflow child of the case workflow, read by
+        staff. Every write is idempotent on (case_number, work_order_seq, step_key).
+        The contractor work order with its estimate; work_order_seq is unique within a case.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWorkOrder(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWorkOrders(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordRemediationApproval(self, request, context):
+        """Council's decision on a work order over $5,000 on private land (6.5.13), or an
+        emergency approval by the CAO, CBO or Fire Chief (6.5.14; publishes
+        bylaw.events.remediation.emergency_approved for Council's next report).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScheduleRemediationWork(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordRemediationCosts(self, request, context):
+        """Actual costs: contractor invoice lines, staff time, other disbursements.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteRemediationWork(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelWorkOrder(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssueRemediationInvoice(self, request, context):
+        """The invoice to the registered owner for the actual costs, due after the payment
+        period (BYLAW_CASES_REMEDIATION_PAYMENT_DAYS, default 30). One per work order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordRemediationPayment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddRemediationToTaxRoll(self, request, context):
+        """The unpaid balance after the due date goes on the tax roll (Municipal Act s.446).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportTaxRoll(self, request, context):
+        """The Treasurer's tax-roll load file: items not yet exported (or all, on re-export),
+        marked exported once. Idempotent on export_key: a retry returns the same batch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTaxRollExport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCouncilReportItems(self, request, context):
+        """Items for Council's next report: work orders awaiting Council (6.5.13) and emergency
+        approvals reported for information (6.5.14) not yet reported.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkCouncilItemsReported(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CasesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -499,6 +679,81 @@ def add_CasesServiceServicer_to_server(servicer, server):
                     servicer.GetClosure,
                     request_deserializer=bylaw_dot_v1_dot_cases__pb2.GetClosureRequest.FromString,
                     response_serializer=bylaw_dot_v1_dot_cases__pb2.CaseClosure.SerializeToString,
+            ),
+            'CreateWorkOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWorkOrder,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.CreateWorkOrderRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.SerializeToString,
+            ),
+            'GetWorkOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWorkOrder,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.GetWorkOrderRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.SerializeToString,
+            ),
+            'ListWorkOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkOrders,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.ListWorkOrdersRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.ListWorkOrdersResponse.SerializeToString,
+            ),
+            'RecordRemediationApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordRemediationApproval,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.RecordRemediationApprovalRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.SerializeToString,
+            ),
+            'ScheduleRemediationWork': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScheduleRemediationWork,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.ScheduleRemediationWorkRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.SerializeToString,
+            ),
+            'RecordRemediationCosts': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordRemediationCosts,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.RecordRemediationCostsRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.SerializeToString,
+            ),
+            'CompleteRemediationWork': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteRemediationWork,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.CompleteRemediationWorkRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.SerializeToString,
+            ),
+            'CancelWorkOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelWorkOrder,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.CancelWorkOrderRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.SerializeToString,
+            ),
+            'IssueRemediationInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueRemediationInvoice,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.IssueRemediationInvoiceRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.SerializeToString,
+            ),
+            'RecordRemediationPayment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordRemediationPayment,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.RecordRemediationPaymentRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.SerializeToString,
+            ),
+            'AddRemediationToTaxRoll': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddRemediationToTaxRoll,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.AddRemediationToTaxRollRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.WorkOrder.SerializeToString,
+            ),
+            'ExportTaxRoll': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportTaxRoll,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.ExportTaxRollRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.TaxRollExport.SerializeToString,
+            ),
+            'GetTaxRollExport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTaxRollExport,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.GetTaxRollExportRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.TaxRollExport.SerializeToString,
+            ),
+            'ListCouncilReportItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCouncilReportItems,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.ListCouncilReportItemsRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.ListCouncilReportItemsResponse.SerializeToString,
+            ),
+            'MarkCouncilItemsReported': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkCouncilItemsReported,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.MarkCouncilItemsReportedRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.ListCouncilReportItemsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1230,6 +1485,411 @@ class CasesService:
             '/bylaw.v1.CasesService/GetClosure',
             bylaw_dot_v1_dot_cases__pb2.GetClosureRequest.SerializeToString,
             bylaw_dot_v1_dot_cases__pb2.CaseClosure.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWorkOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/CreateWorkOrder',
+            bylaw_dot_v1_dot_cases__pb2.CreateWorkOrderRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorkOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/GetWorkOrder',
+            bylaw_dot_v1_dot_cases__pb2.GetWorkOrderRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWorkOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/ListWorkOrders',
+            bylaw_dot_v1_dot_cases__pb2.ListWorkOrdersRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.ListWorkOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordRemediationApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/RecordRemediationApproval',
+            bylaw_dot_v1_dot_cases__pb2.RecordRemediationApprovalRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScheduleRemediationWork(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/ScheduleRemediationWork',
+            bylaw_dot_v1_dot_cases__pb2.ScheduleRemediationWorkRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordRemediationCosts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/RecordRemediationCosts',
+            bylaw_dot_v1_dot_cases__pb2.RecordRemediationCostsRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteRemediationWork(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/CompleteRemediationWork',
+            bylaw_dot_v1_dot_cases__pb2.CompleteRemediationWorkRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelWorkOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/CancelWorkOrder',
+            bylaw_dot_v1_dot_cases__pb2.CancelWorkOrderRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueRemediationInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/IssueRemediationInvoice',
+            bylaw_dot_v1_dot_cases__pb2.IssueRemediationInvoiceRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordRemediationPayment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/RecordRemediationPayment',
+            bylaw_dot_v1_dot_cases__pb2.RecordRemediationPaymentRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddRemediationToTaxRoll(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/AddRemediationToTaxRoll',
+            bylaw_dot_v1_dot_cases__pb2.AddRemediationToTaxRollRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.WorkOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportTaxRoll(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/ExportTaxRoll',
+            bylaw_dot_v1_dot_cases__pb2.ExportTaxRollRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.TaxRollExport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTaxRollExport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/GetTaxRollExport',
+            bylaw_dot_v1_dot_cases__pb2.GetTaxRollExportRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.TaxRollExport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCouncilReportItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/ListCouncilReportItems',
+            bylaw_dot_v1_dot_cases__pb2.ListCouncilReportItemsRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.ListCouncilReportItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkCouncilItemsReported(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/MarkCouncilItemsReported',
+            bylaw_dot_v1_dot_cases__pb2.MarkCouncilItemsReportedRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.ListCouncilReportItemsResponse.FromString,
             options,
             channel_credentials,
             insecure,

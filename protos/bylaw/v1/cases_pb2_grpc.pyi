@@ -95,6 +95,41 @@ class CasesServiceStub:
     RecordClosure: _grpc.UnaryUnaryMultiCallable[_cases_pb2.RecordClosureRequest, _cases_pb2.CaseClosure]
     """Closure summary: outcome, total timeline, days since complaint and since order."""
     GetClosure: _grpc.UnaryUnaryMultiCallable[_cases_pb2.GetClosureRequest, _cases_pb2.CaseClosure]
+    CreateWorkOrder: _grpc.UnaryUnaryMultiCallable[_cases_pb2.CreateWorkOrderRequest, _cases_pb2.WorkOrder]
+    """--- Municipal remediation (issue 4 item 6; seed spec 3.4; policy 6.5.13-6.5.14,
+    6.7.9-6.7.10): recorded by the RemediationWorkflow child of the case workflow, read by
+    staff. Every write is idempotent on (case_number, work_order_seq, step_key).
+    The contractor work order with its estimate; work_order_seq is unique within a case.
+    """
+    GetWorkOrder: _grpc.UnaryUnaryMultiCallable[_cases_pb2.GetWorkOrderRequest, _cases_pb2.WorkOrder]
+    ListWorkOrders: _grpc.UnaryUnaryMultiCallable[_cases_pb2.ListWorkOrdersRequest, _cases_pb2.ListWorkOrdersResponse]
+    RecordRemediationApproval: _grpc.UnaryUnaryMultiCallable[_cases_pb2.RecordRemediationApprovalRequest, _cases_pb2.WorkOrder]
+    """Council's decision on a work order over $5,000 on private land (6.5.13), or an
+    emergency approval by the CAO, CBO or Fire Chief (6.5.14; publishes
+    bylaw.events.remediation.emergency_approved for Council's next report).
+    """
+    ScheduleRemediationWork: _grpc.UnaryUnaryMultiCallable[_cases_pb2.ScheduleRemediationWorkRequest, _cases_pb2.WorkOrder]
+    RecordRemediationCosts: _grpc.UnaryUnaryMultiCallable[_cases_pb2.RecordRemediationCostsRequest, _cases_pb2.WorkOrder]
+    """Actual costs: contractor invoice lines, staff time, other disbursements."""
+    CompleteRemediationWork: _grpc.UnaryUnaryMultiCallable[_cases_pb2.CompleteRemediationWorkRequest, _cases_pb2.WorkOrder]
+    CancelWorkOrder: _grpc.UnaryUnaryMultiCallable[_cases_pb2.CancelWorkOrderRequest, _cases_pb2.WorkOrder]
+    IssueRemediationInvoice: _grpc.UnaryUnaryMultiCallable[_cases_pb2.IssueRemediationInvoiceRequest, _cases_pb2.WorkOrder]
+    """The invoice to the registered owner for the actual costs, due after the payment
+    period (BYLAW_CASES_REMEDIATION_PAYMENT_DAYS, default 30). One per work order.
+    """
+    RecordRemediationPayment: _grpc.UnaryUnaryMultiCallable[_cases_pb2.RecordRemediationPaymentRequest, _cases_pb2.WorkOrder]
+    AddRemediationToTaxRoll: _grpc.UnaryUnaryMultiCallable[_cases_pb2.AddRemediationToTaxRollRequest, _cases_pb2.WorkOrder]
+    """The unpaid balance after the due date goes on the tax roll (Municipal Act s.446)."""
+    ExportTaxRoll: _grpc.UnaryUnaryMultiCallable[_cases_pb2.ExportTaxRollRequest, _cases_pb2.TaxRollExport]
+    """The Treasurer's tax-roll load file: items not yet exported (or all, on re-export),
+    marked exported once. Idempotent on export_key: a retry returns the same batch.
+    """
+    GetTaxRollExport: _grpc.UnaryUnaryMultiCallable[_cases_pb2.GetTaxRollExportRequest, _cases_pb2.TaxRollExport]
+    ListCouncilReportItems: _grpc.UnaryUnaryMultiCallable[_cases_pb2.ListCouncilReportItemsRequest, _cases_pb2.ListCouncilReportItemsResponse]
+    """Items for Council's next report: work orders awaiting Council (6.5.13) and emergency
+    approvals reported for information (6.5.14) not yet reported.
+    """
+    MarkCouncilItemsReported: _grpc.UnaryUnaryMultiCallable[_cases_pb2.MarkCouncilItemsReportedRequest, _cases_pb2.ListCouncilReportItemsResponse]
 
 @_typing.type_check_only
 class CasesServiceAsyncStub(CasesServiceStub):
@@ -161,6 +196,41 @@ class CasesServiceAsyncStub(CasesServiceStub):
     RecordClosure: _aio.UnaryUnaryMultiCallable[_cases_pb2.RecordClosureRequest, _cases_pb2.CaseClosure]  # type: ignore[assignment]
     """Closure summary: outcome, total timeline, days since complaint and since order."""
     GetClosure: _aio.UnaryUnaryMultiCallable[_cases_pb2.GetClosureRequest, _cases_pb2.CaseClosure]  # type: ignore[assignment]
+    CreateWorkOrder: _aio.UnaryUnaryMultiCallable[_cases_pb2.CreateWorkOrderRequest, _cases_pb2.WorkOrder]  # type: ignore[assignment]
+    """--- Municipal remediation (issue 4 item 6; seed spec 3.4; policy 6.5.13-6.5.14,
+    6.7.9-6.7.10): recorded by the RemediationWorkflow child of the case workflow, read by
+    staff. Every write is idempotent on (case_number, work_order_seq, step_key).
+    The contractor work order with its estimate; work_order_seq is unique within a case.
+    """
+    GetWorkOrder: _aio.UnaryUnaryMultiCallable[_cases_pb2.GetWorkOrderRequest, _cases_pb2.WorkOrder]  # type: ignore[assignment]
+    ListWorkOrders: _aio.UnaryUnaryMultiCallable[_cases_pb2.ListWorkOrdersRequest, _cases_pb2.ListWorkOrdersResponse]  # type: ignore[assignment]
+    RecordRemediationApproval: _aio.UnaryUnaryMultiCallable[_cases_pb2.RecordRemediationApprovalRequest, _cases_pb2.WorkOrder]  # type: ignore[assignment]
+    """Council's decision on a work order over $5,000 on private land (6.5.13), or an
+    emergency approval by the CAO, CBO or Fire Chief (6.5.14; publishes
+    bylaw.events.remediation.emergency_approved for Council's next report).
+    """
+    ScheduleRemediationWork: _aio.UnaryUnaryMultiCallable[_cases_pb2.ScheduleRemediationWorkRequest, _cases_pb2.WorkOrder]  # type: ignore[assignment]
+    RecordRemediationCosts: _aio.UnaryUnaryMultiCallable[_cases_pb2.RecordRemediationCostsRequest, _cases_pb2.WorkOrder]  # type: ignore[assignment]
+    """Actual costs: contractor invoice lines, staff time, other disbursements."""
+    CompleteRemediationWork: _aio.UnaryUnaryMultiCallable[_cases_pb2.CompleteRemediationWorkRequest, _cases_pb2.WorkOrder]  # type: ignore[assignment]
+    CancelWorkOrder: _aio.UnaryUnaryMultiCallable[_cases_pb2.CancelWorkOrderRequest, _cases_pb2.WorkOrder]  # type: ignore[assignment]
+    IssueRemediationInvoice: _aio.UnaryUnaryMultiCallable[_cases_pb2.IssueRemediationInvoiceRequest, _cases_pb2.WorkOrder]  # type: ignore[assignment]
+    """The invoice to the registered owner for the actual costs, due after the payment
+    period (BYLAW_CASES_REMEDIATION_PAYMENT_DAYS, default 30). One per work order.
+    """
+    RecordRemediationPayment: _aio.UnaryUnaryMultiCallable[_cases_pb2.RecordRemediationPaymentRequest, _cases_pb2.WorkOrder]  # type: ignore[assignment]
+    AddRemediationToTaxRoll: _aio.UnaryUnaryMultiCallable[_cases_pb2.AddRemediationToTaxRollRequest, _cases_pb2.WorkOrder]  # type: ignore[assignment]
+    """The unpaid balance after the due date goes on the tax roll (Municipal Act s.446)."""
+    ExportTaxRoll: _aio.UnaryUnaryMultiCallable[_cases_pb2.ExportTaxRollRequest, _cases_pb2.TaxRollExport]  # type: ignore[assignment]
+    """The Treasurer's tax-roll load file: items not yet exported (or all, on re-export),
+    marked exported once. Idempotent on export_key: a retry returns the same batch.
+    """
+    GetTaxRollExport: _aio.UnaryUnaryMultiCallable[_cases_pb2.GetTaxRollExportRequest, _cases_pb2.TaxRollExport]  # type: ignore[assignment]
+    ListCouncilReportItems: _aio.UnaryUnaryMultiCallable[_cases_pb2.ListCouncilReportItemsRequest, _cases_pb2.ListCouncilReportItemsResponse]  # type: ignore[assignment]
+    """Items for Council's next report: work orders awaiting Council (6.5.13) and emergency
+    approvals reported for information (6.5.14) not yet reported.
+    """
+    MarkCouncilItemsReported: _aio.UnaryUnaryMultiCallable[_cases_pb2.MarkCouncilItemsReportedRequest, _cases_pb2.ListCouncilReportItemsResponse]  # type: ignore[assignment]
 
 class CasesServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -386,5 +456,130 @@ class CasesServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _cases_pb2.GetClosureRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_cases_pb2.CaseClosure, _abc.Awaitable[_cases_pb2.CaseClosure]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateWorkOrder(
+        self,
+        request: _cases_pb2.CreateWorkOrderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.WorkOrder, _abc.Awaitable[_cases_pb2.WorkOrder]]:
+        """--- Municipal remediation (issue 4 item 6; seed spec 3.4; policy 6.5.13-6.5.14,
+        6.7.9-6.7.10): recorded by the RemediationWorkflow child of the case workflow, read by
+        staff. Every write is idempotent on (case_number, work_order_seq, step_key).
+        The contractor work order with its estimate; work_order_seq is unique within a case.
+        """
+
+    @_abc_1.abstractmethod
+    def GetWorkOrder(
+        self,
+        request: _cases_pb2.GetWorkOrderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.WorkOrder, _abc.Awaitable[_cases_pb2.WorkOrder]]: ...
+
+    @_abc_1.abstractmethod
+    def ListWorkOrders(
+        self,
+        request: _cases_pb2.ListWorkOrdersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.ListWorkOrdersResponse, _abc.Awaitable[_cases_pb2.ListWorkOrdersResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordRemediationApproval(
+        self,
+        request: _cases_pb2.RecordRemediationApprovalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.WorkOrder, _abc.Awaitable[_cases_pb2.WorkOrder]]:
+        """Council's decision on a work order over $5,000 on private land (6.5.13), or an
+        emergency approval by the CAO, CBO or Fire Chief (6.5.14; publishes
+        bylaw.events.remediation.emergency_approved for Council's next report).
+        """
+
+    @_abc_1.abstractmethod
+    def ScheduleRemediationWork(
+        self,
+        request: _cases_pb2.ScheduleRemediationWorkRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.WorkOrder, _abc.Awaitable[_cases_pb2.WorkOrder]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordRemediationCosts(
+        self,
+        request: _cases_pb2.RecordRemediationCostsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.WorkOrder, _abc.Awaitable[_cases_pb2.WorkOrder]]:
+        """Actual costs: contractor invoice lines, staff time, other disbursements."""
+
+    @_abc_1.abstractmethod
+    def CompleteRemediationWork(
+        self,
+        request: _cases_pb2.CompleteRemediationWorkRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.WorkOrder, _abc.Awaitable[_cases_pb2.WorkOrder]]: ...
+
+    @_abc_1.abstractmethod
+    def CancelWorkOrder(
+        self,
+        request: _cases_pb2.CancelWorkOrderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.WorkOrder, _abc.Awaitable[_cases_pb2.WorkOrder]]: ...
+
+    @_abc_1.abstractmethod
+    def IssueRemediationInvoice(
+        self,
+        request: _cases_pb2.IssueRemediationInvoiceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.WorkOrder, _abc.Awaitable[_cases_pb2.WorkOrder]]:
+        """The invoice to the registered owner for the actual costs, due after the payment
+        period (BYLAW_CASES_REMEDIATION_PAYMENT_DAYS, default 30). One per work order.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordRemediationPayment(
+        self,
+        request: _cases_pb2.RecordRemediationPaymentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.WorkOrder, _abc.Awaitable[_cases_pb2.WorkOrder]]: ...
+
+    @_abc_1.abstractmethod
+    def AddRemediationToTaxRoll(
+        self,
+        request: _cases_pb2.AddRemediationToTaxRollRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.WorkOrder, _abc.Awaitable[_cases_pb2.WorkOrder]]:
+        """The unpaid balance after the due date goes on the tax roll (Municipal Act s.446)."""
+
+    @_abc_1.abstractmethod
+    def ExportTaxRoll(
+        self,
+        request: _cases_pb2.ExportTaxRollRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.TaxRollExport, _abc.Awaitable[_cases_pb2.TaxRollExport]]:
+        """The Treasurer's tax-roll load file: items not yet exported (or all, on re-export),
+        marked exported once. Idempotent on export_key: a retry returns the same batch.
+        """
+
+    @_abc_1.abstractmethod
+    def GetTaxRollExport(
+        self,
+        request: _cases_pb2.GetTaxRollExportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.TaxRollExport, _abc.Awaitable[_cases_pb2.TaxRollExport]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCouncilReportItems(
+        self,
+        request: _cases_pb2.ListCouncilReportItemsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.ListCouncilReportItemsResponse, _abc.Awaitable[_cases_pb2.ListCouncilReportItemsResponse]]:
+        """Items for Council's next report: work orders awaiting Council (6.5.13) and emergency
+        approvals reported for information (6.5.14) not yet reported.
+        """
+
+    @_abc_1.abstractmethod
+    def MarkCouncilItemsReported(
+        self,
+        request: _cases_pb2.MarkCouncilItemsReportedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.ListCouncilReportItemsResponse, _abc.Awaitable[_cases_pb2.ListCouncilReportItemsResponse]]: ...
 
 def add_CasesServiceServicer_to_server(servicer: CasesServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
