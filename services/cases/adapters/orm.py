@@ -148,6 +148,9 @@ class CaseRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     compliance_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Issue 4 (migration 0002): the department queue and the pending compliance deadline.
+    department: Mapped[str] = mapped_column(String(8), nullable=False, server_default="BE")
+    compliance_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         CheckConstraint(f"status IN ({ALL_STATUSES_SQL})", name="status_known"),
@@ -167,6 +170,7 @@ class CaseRow(Base):
         Index("ix_cases_queue", "priority_rank", "received_at", "case_number"),
         Index("ix_cases_status", "status"),
         Index("ix_cases_assigned_officer_id", "assigned_officer_id"),
+        Index("ix_cases_department_queue", "department", "priority_rank", "received_at", "case_number"),
         Index("ix_cases_gps", "service_code", "lat", "lon", postgresql_where=text("dedupe_kind = 'gps'")),
     )
 
@@ -251,3 +255,7 @@ class AuditLogRow(Base):
 
 
 outbox = outbox_table(metadata)
+
+# Tables of the case lifecycle (issue 4) live in their own module on the same metadata;
+# importing it here registers them wherever the schema is used (migrations, tests).
+from services.cases.adapters import lifecycle_orm  # noqa: E402, F401

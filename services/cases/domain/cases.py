@@ -145,6 +145,10 @@ class Case:
     channel: str = ""
     closed_at: datetime | None = None
     compliance_confirmed_at: datetime | None = None
+    # The queue the case sits in (services.cases.domain.lifecycle.case_department) and its
+    # pending compliance deadline (policy 6.7.4-6.7.5), both kept by the lifecycle steps.
+    department: str = ""
+    compliance_deadline: datetime | None = None
     id: int | None = None  # storage identity; None until saved
 
     @property
