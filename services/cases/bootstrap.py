@@ -13,9 +13,12 @@ from bylaw.v1 import cases_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.cases.adapters.orm import outbox
+from services.cases.adapters.remediation_repository import SqlRemediationUnitOfWork
 from services.cases.adapters.repository import SqlUnitOfWork
 from services.cases.config import CasesSettings
 from services.cases.entrypoints.grpc_servicer import CasesServicer
+from services.cases.entrypoints.remediation_servicer import CasesServicerWithRemediation
+from services.cases.service_layer.remediation import RemediationService
 from services.cases.service_layer.services import CasesService
 from services.common.grpc_server import ServiceRegistration, run_grpc_service
 from services.common.outbox import OutboxRelay
@@ -30,6 +33,7 @@ class CasesApp:
     service: CasesService
     servicer: CasesServicer
     relay: OutboxRelay
+    remediation: RemediationService
 
     @property
     def registration(self) -> ServiceRegistration:
@@ -47,12 +51,22 @@ def build_service(
     return CasesService(lambda: SqlUnitOfWork(sessions), policy)
 
 
+def build_remediation_service(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    cases_settings: CasesSettings | None = None,
+) -> RemediationService:
+    policy = (cases_settings or CasesSettings()).remediation_policy(settings.timezone)
+    return RemediationService(lambda: SqlRemediationUnitOfWork(sessions), policy)
+
+
 def build_app(infra: Infrastructure, cases_settings: CasesSettings | None = None) -> CasesApp:
     service = build_service(infra.require_sessions(), infra.settings, cases_settings)
     engine: AsyncEngine | None = infra.engine
     assert engine is not None
     relay = OutboxRelay(engine, outbox, infra.require_js(), infra.settings.database_url)
-    return CasesApp(service, CasesServicer(service), relay)
+    remediation = build_remediation_service(infra.require_sessions(), infra.settings, cases_settings)
+    return CasesApp(service, CasesServicerWithRemediation(service, remediation), relay, remediation)
 
 
 async def serve(settings: Settings) -> None:

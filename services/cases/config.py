@@ -6,6 +6,8 @@ the system-wide :class:`services.common.settings.Settings`.
 - ``BYLAW_CASES_REPEAT_LOOKBACK_DAYS`` (180): how long after compliance was confirmed a
   new complaint about the same matter is a repeat not acted on without new information
   (policy 6.6.3).
+- ``BYLAW_CASES_REMEDIATION_PAYMENT_DAYS`` (30): the payment period of a remediation invoice;
+  a balance unpaid after it is added to the tax roll (policy 6.7.9; Municipal Act s.446).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import timedelta
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.cases.service_layer.remediation import RemediationPolicy
 from services.cases.service_layer.services import CasesPolicy
 
 
@@ -23,6 +26,7 @@ class CasesSettings(BaseSettings):
 
     match_radius_m: float = Field(default=25.0, gt=0, le=500)
     repeat_lookback_days: int = Field(default=180, ge=0, le=3650)
+    remediation_payment_days: int = Field(default=30, ge=1, le=365)
 
     def policy(self, timezone: str) -> CasesPolicy:
         return CasesPolicy(
@@ -30,3 +34,6 @@ class CasesSettings(BaseSettings):
             repeat_lookback=timedelta(days=self.repeat_lookback_days),
             timezone=timezone,
         )
+
+    def remediation_policy(self, timezone: str) -> RemediationPolicy:
+        return RemediationPolicy(payment_period_days=self.remediation_payment_days, timezone=timezone)

@@ -259,3 +259,7 @@ outbox = outbox_table(metadata)
 # Tables of the case lifecycle (issue 4) live in their own module on the same metadata;
 # importing it here registers them wherever the schema is used (migrations, tests).
 from services.cases.adapters import lifecycle_orm  # noqa: E402, F401
+
+# Municipal remediation's tables (work orders, costs, invoices, tax roll) live in their own
+# module; importing it here registers them on this metadata for Alembic and the tests.
+from services.cases.adapters import remediation_orm as remediation_orm  # noqa: E402
