@@ -1,12 +1,15 @@
 """Wiring of the intake process: database (schema ``intake``, migrated at start), NATS,
 the cases gRPC channel and the Temporal client (each opened once for the process
 lifetime), the service layer, and what runs in it: the gRPC ``IntakeService``, the 311
-consumer, the outbox relay, the sweep of unfinished complaints and the follower of case
-status events.
+consumer and the eraser of processed 311 requests, the outbox relay, the sweeps (unfinished
+complaints; overdue acknowledgements, workflow signals and pending case closures) and the
+follower of case status events.
 
 The Service Level Matrix shipped in ``config/service_level_matrix.csv`` is loaded as the
 first version when the database has none (policy 6.8.4; later versions come from the
-Clerk through ``LoadServiceMatrix``).
+Clerk through ``LoadServiceMatrix``). The SLA targets and the referral-only services are
+read from ``config/`` (``services.intake.settings.IntakeSettings``) and checked at start: a
+bad file stops the process rather than classify with it.
 """
 
 from __future__ import annotations
@@ -28,16 +31,33 @@ from services.common.runtime import Infrastructure, infrastructure
 from services.common.settings import Settings
 from services.intake.adapters import orm
 from services.intake.adapters.cases_client import GrpcCasesClient
-from services.intake.adapters.repository import SqlComplaintRepository, SqlMatrixRepository
+from services.intake.adapters.repository import (
+    SqlComplaintRepository,
+    SqlDeadLetterRepository,
+    SqlMatrixRepository,
+)
 from services.intake.adapters.vault import VaultCipher
 from services.intake.adapters.workflow_starter import TemporalWorkflowStarter
-from services.intake.domain.matrix import SEED_COUNCIL_RESOLUTION, SEED_EFFECTIVE_DATE, SEED_VERSION_LABEL
+from services.intake.domain.matrix import (
+    SEED_COUNCIL_RESOLUTION,
+    SEED_EFFECTIVE_DATE,
+    SEED_VERSION_LABEL,
+    parse_matrix_csv,
+)
+from services.intake.domain.referral import parse_referral_services
+from services.intake.domain.sla import parse_sla_targets
 from services.intake.entrypoints.case_events import CaseStatusFollower
 from services.intake.entrypoints.grpc_servicer import SERVICE_NAME, IntakeServicer
-from services.intake.entrypoints.nats_consumer import Complaints311Consumer
-from services.intake.entrypoints.sweeper import UnfinishedSweeper
+from services.intake.entrypoints.nats_consumer import DURABLE, Complaints311Consumer
+from services.intake.entrypoints.open311_message import decode_311
+from services.intake.entrypoints.stream_eraser import StreamEraser
+from services.intake.entrypoints.sweeper import AcknowledgementSweeper, UnfinishedSweeper
+from services.intake.service_layer.acknowledgements import Acknowledgements
+from services.intake.service_layer.dead_letters import DeadLetters
 from services.intake.service_layer.intake import IntakeService
+from services.intake.service_layer.marking import Marking
 from services.intake.service_layer.reference import ReferenceData
+from services.intake.settings import IntakeSettings
 
 SCHEMA = "intake"
 DEFAULT_MATRIX_CSV = Path(__file__).resolve().parents[2] / "config" / "service_level_matrix.csv"
@@ -48,10 +68,15 @@ BackgroundTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 @dataclass
 class IntakeApp:
     service: IntakeService
+    acknowledgements: Acknowledgements
+    marking: Marking
+    dead_letters: DeadLetters
     servicer: IntakeServicer
     consumer: Complaints311Consumer
+    eraser: StreamEraser
     relay: OutboxRelay
     sweeper: UnfinishedSweeper
+    ack_sweeper: AcknowledgementSweeper
     case_status: CaseStatusFollower
     cases_channel: grpc.aio.Channel
 
@@ -63,7 +88,14 @@ class IntakeApp:
         ]
 
     def background(self) -> list[BackgroundTask]:
-        return [self.consumer.run, self.relay.run, self.sweeper.run, self.case_status.run]
+        return [
+            self.consumer.run,
+            self.eraser.run,
+            self.relay.run,
+            self.sweeper.run,
+            self.ack_sweeper.run,
+            self.case_status.run,
+        ]
 
     async def close(self) -> None:
         await self.cases_channel.close()
@@ -74,8 +106,10 @@ async def build(
     *,
     temporal: Client | None = None,
     matrix_csv: Path = DEFAULT_MATRIX_CSV,
+    intake_settings: IntakeSettings | None = None,
 ) -> IntakeApp:
     settings = infra.settings
+    own = intake_settings or IntakeSettings()
     sessions = infra.require_sessions()
     js = infra.require_js()
     assert infra.engine is not None
@@ -85,35 +119,55 @@ async def build(
         temporal = await Client.connect(
             settings.temporal_address, namespace=settings.temporal_namespace, lazy=True
         )
+    matrix_text = await asyncio.to_thread(matrix_csv.read_text, encoding="utf-8")
+    sla = parse_sla_targets(await asyncio.to_thread(own.sla_file.read_text, encoding="utf-8"))
+    referrals = parse_referral_services(
+        await asyncio.to_thread(own.referral_file.read_text, encoding="utf-8"),
+        # Codes of the shipped matrix; a later version is checked when it is loaded.
+        matrix_codes=[e.service_code for e in parse_matrix_csv(matrix_text)],
+    )
     cases_channel = insecure_channel(settings.cases_addr)
+    cipher = VaultCipher(settings.pii_key.get_secret_value())
     matrices = SqlMatrixRepository(sessions)
     reference = ReferenceData(matrices, settings.timezone)
+    complaints = SqlComplaintRepository(infra.engine, sessions, cipher)
+    workflows = TemporalWorkflowStarter(temporal, settings.temporal_task_queue)
     service = IntakeService(
-        SqlComplaintRepository(infra.engine, sessions, VaultCipher(settings.pii_key.get_secret_value())),
+        complaints,
         matrices,
         reference,
         GrpcCasesClient(cases_channel),
-        TemporalWorkflowStarter(temporal, settings.temporal_task_queue),
+        workflows,
+        sla=sla,
+        referrals=referrals,
         timezone=settings.timezone,
     )
     await service.ensure_seed_matrix(
-        await asyncio.to_thread(matrix_csv.read_text, encoding="utf-8"),
-        SEED_VERSION_LABEL,
-        SEED_EFFECTIVE_DATE,
-        SEED_COUNCIL_RESOLUTION,
+        matrix_text, SEED_VERSION_LABEL, SEED_EFFECTIVE_DATE, SEED_COUNCIL_RESOLUTION
     )
     await reference.refresh()
+    acknowledgements = Acknowledgements(complaints, workflows)
+    marking = Marking(complaints, workflows)
+    dead_letters = DeadLetters(SqlDeadLetterRepository(sessions, cipher), service, decode_311)
+    eraser = StreamEraser(js, DURABLE, interval=own.erase_sweep_seconds)
     return IntakeApp(
         service=service,
-        servicer=IntakeServicer(service),
+        acknowledgements=acknowledgements,
+        marking=marking,
+        dead_letters=dead_letters,
+        servicer=IntakeServicer(service, acknowledgements, marking, dead_letters),
         consumer=Complaints311Consumer(
             js,
             service,
+            dead_letters,
+            eraser=eraser,
             batch=settings.intake_consumer_batch,
             concurrency=settings.intake_consumer_concurrency,
         ),
+        eraser=eraser,
         relay=OutboxRelay(infra.engine, orm.outbox, js, settings.database_url),
         sweeper=UnfinishedSweeper(service),
+        ack_sweeper=AcknowledgementSweeper(acknowledgements, marking, interval=own.ack_sweep_seconds),
         case_status=CaseStatusFollower(js, service),
         cases_channel=cases_channel,
     )

@@ -10,6 +10,9 @@
   AES-GCM encrypted (policy 6.3); also the written complaint, which is not public (6.3.4).
 - ``vault_reads``: the audit trail of every read of the vault (policy 6.3.4 need to know).
 - ``applied_events``: case events already applied to complaints (idempotency).
+- ``dead_letters``: 311 messages that could not be processed. The ``bylaw.311.dlq``
+  message carries no identity; the full original is kept here, AES-GCM encrypted like
+  the vault, for staff to read (audited in ``dead_letter_reads``) and resubmit.
 - ``outbox``: messages to NATS written in the same transaction as the state change.
 """
 
@@ -39,7 +42,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import service_metadata
@@ -64,6 +67,8 @@ complaint_number_seq = Sequence("complaint_number_seq", metadata=metadata, start
 
 STATES = ("received", "case_linked", "done")
 OUTCOMES = ("new_case", "joined_case", "referred", "rejected")
+MARK_KINDS = ("frivolous", "vexatious")
+DEAD_LETTER_STATUSES = ("open", "resubmitted")
 
 
 class MatrixVersionRow(Base):
@@ -121,6 +126,24 @@ class ComplaintRow(Base):
         Index("ix_complaints_service_code_requested_at", "service_code", "requested_at"),
         Index("ix_complaints_case_number", "case_number"),
         Index("ix_complaints_unfinished", "received_at", postgresql_where=text("state <> 'done'")),
+        CheckConstraint(f"marked_kind IS NULL OR marked_kind IN {MARK_KINDS!r}", name="marked_kind"),
+        # The acknowledgement sweeps' working sets stay small however many complaints
+        # there are: pending acknowledgements, and recorded ones not yet signalled.
+        Index(
+            "ix_complaints_ack_pending",
+            "acknowledgement_due",
+            postgresql_where=text("acknowledged_at IS NULL AND acknowledgement_due IS NOT NULL"),
+        ),
+        Index(
+            "ix_complaints_ack_unsignalled",
+            "acknowledged_at",
+            postgresql_where=text("acknowledged_at IS NOT NULL AND ack_signalled_at IS NULL"),
+        ),
+        Index(
+            "ix_complaints_case_rejection_pending",
+            "marked_at",
+            postgresql_where=text("case_rejection_pending"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -176,6 +199,25 @@ class ComplaintRow(Base):
     case_status: Mapped[str | None] = mapped_column(String(32))
     case_status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    # Service-level targets for the priority (policy 6.5.4, 6.8.5; config/sla_targets.yaml).
+    first_inspection_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sla_version: Mapped[str] = mapped_column(String(64), default="")
+    # The acknowledgement (policy 6.5.5): when and how it went out, who recorded it, when
+    # the case workflow was told, and when the overdue alert was raised (once).
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_via: Mapped[str] = mapped_column(String(32), default="")
+    acknowledged_by: Mapped[str] = mapped_column(String(200), default="")
+    ack_signalled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ack_overdue_alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Marked frivolous (policy 4.4) or vexatious (4.11) by staff; the reason is staff-only.
+    marked_kind: Mapped[str | None] = mapped_column(String(16))
+    marked_reason: Mapped[str] = mapped_column(Text, default="")
+    marked_by: Mapped[str] = mapped_column(String(200), default="")
+    marked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The case rests on this marked complaint alone and its workflow has not closed it yet.
+    case_rejection_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     case_linked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -227,6 +269,53 @@ class VaultReadRow(Base):
     read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class DeadLetterRow(Base):
+    """A 311 message that could not be processed. ``body`` and ``headers`` are AES-GCM
+    sealed (the message carries complainant identity); the rest is plain and safe: the
+    reason names fields and rules, never values."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (
+        CheckConstraint(f"status IN {DEAD_LETTER_STATUSES!r}", name="status"),
+        Index("ix_dead_letters_failed_at", "failed_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    # stream + sequence + body digest: a redelivery of the same message is the same dead
+    # letter (idempotent), however often the DLQ publish is retried.
+    msg_key: Mapped[str] = mapped_column(String(120), unique=True)
+    stream_sequence: Mapped[int | None] = mapped_column(BigInteger)
+    external_request_id: Mapped[str] = mapped_column(String(200), default="")
+    subject: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    violations: Mapped[list[dict[str, str | None]]] = mapped_column(JSONB)
+    deliveries: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_version: Mapped[int] = mapped_column(SmallInteger)
+    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    resubmitted_as: Mapped[str | None] = mapped_column(String(24))
+    resubmitted_by: Mapped[str] = mapped_column(String(200), default="")
+    resubmitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeadLetterReadRow(Base):
+    """Audit of every read (and resubmission) of a dead letter's original (policy 6.3.4)."""
+
+    __tablename__ = "dead_letter_reads"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    dead_letter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dead_letters.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))  # "read" | "resubmit"
+    actor_subject: Mapped[str] = mapped_column(String(200))
+    actor_roles: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    purpose: Mapped[str] = mapped_column(String(500))
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -241,3 +330,5 @@ complaints = _table(ComplaintRow)
 complainants = _table(ComplainantRow)
 vault_reads = _table(VaultReadRow)
 applied_events = _table(AppliedEventRow)
+dead_letters = _table(DeadLetterRow)
+dead_letter_reads = _table(DeadLetterReadRow)

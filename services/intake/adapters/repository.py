@@ -8,6 +8,7 @@ encrypted before it reaches SQLAlchemy and decrypted only in ``read_vault``.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -22,12 +23,14 @@ from services.common import outbox as outbox_lib
 from services.common.db import session_scope
 from services.intake.adapters import orm
 from services.intake.adapters.vault import VaultCipher
+from services.intake.domain.dead_letter import DeadLetter, DeadLetterOriginal
 from services.intake.domain.matrix import MatrixEntry, MatrixVersion
 from services.intake.domain.model import (
     CaseDisposition,
     ComplainantIdentity,
     ComplaintRecord,
     Location,
+    MarkKind,
     OutcomeKind,
     Priority,
     ProcessingState,
@@ -40,8 +43,11 @@ from services.intake.service_layer.ports import (
     ClosureDay,
     ComplaintQuery,
     Finish,
+    Mark,
     MessageBuilder,
     NewComplaint,
+    NewDeadLetter,
+    Reschedule,
     VaultRead,
 )
 
@@ -94,6 +100,19 @@ def _record(row: Row[Any]) -> ComplaintRecord:
         property_roll_number=m["property_roll_number"],
         entered_by=m["entered_by"],
         case_status=m["case_status"] or "",
+        first_inspection_due=m["first_inspection_due"],
+        resolution_due=m["resolution_due"],
+        sla_version=m["sla_version"],
+        acknowledged_at=m["acknowledged_at"],
+        acknowledged_via=m["acknowledged_via"],
+        acknowledged_by=m["acknowledged_by"],
+        ack_signalled_at=m["ack_signalled_at"],
+        ack_overdue_alerted_at=m["ack_overdue_alerted_at"],
+        marked_kind=MarkKind(m["marked_kind"]) if m["marked_kind"] else None,
+        marked_reason=m["marked_reason"],
+        marked_by=m["marked_by"],
+        marked_at=m["marked_at"],
+        case_rejection_pending=m["case_rejection_pending"],
     )
 
 
@@ -112,6 +131,11 @@ def _finish_values(finish: Finish, now: datetime) -> dict[str, Any]:
         "updated_at": now,
         "workflow_started_at": now if finish.workflow_started else None,
         **(_link_values(link) if link is not None else {}),
+        **(
+            {"acknowledged_at": now, "acknowledged_via": finish.acknowledged_via}
+            if finish.acknowledged_via
+            else {}
+        ),
     }
 
 
@@ -129,8 +153,11 @@ def _finished(record: ComplaintRecord, finish: Finish, now: datetime) -> Complai
     """The record as ``finish`` leaves it (what the UPDATE writes), so the messages can
     be built before the statement and go in the same statement."""
     link = finish.link
+    acknowledge = bool(finish.acknowledged_via) and record.acknowledged_at is None
     return dataclasses.replace(
         record,
+        acknowledged_at=now if acknowledge else record.acknowledged_at,
+        acknowledged_via=finish.acknowledged_via if acknowledge else record.acknowledged_via,
         state=ProcessingState.DONE,
         outcome=finish.outcome,
         reason=finish.reason,
@@ -169,6 +196,8 @@ _COMPLAINT_COLUMNS = (
     "verbal", "anonymous", "restricted", "written_confirmation_required", "follow_up",
     "state", "acknowledgement_due", "requested_at", "received_at", "updated_at",
     "reason", "referred_to", "service_notice", "zone", "property_roll_number",
+    "first_inspection_due", "resolution_due", "sla_version", "acknowledged_via", "acknowledged_by",
+    "marked_reason", "marked_by", "case_rejection_pending",
 )  # fmt: skip
 _VAULT_COLUMNS = ("first_name", "last_name", "email", "phone", "address", "description")
 
@@ -203,6 +232,9 @@ FINISH_SQL = text(
             property_roll_number = :property_roll_number,
             case_linked_at = COALESCE(case_linked_at, :completed_at),
             workflow_started_at = :workflow_started_at,
+            acknowledged_at = COALESCE(acknowledged_at, CAST(:acknowledged_at AS timestamptz)),
+            acknowledged_via = CASE WHEN acknowledged_at IS NULL THEN :acknowledged_via
+                                    ELSE acknowledged_via END,
             completed_at = :completed_at, updated_at = :updated_at
         WHERE id = :id AND state <> 'done'
         RETURNING id
@@ -265,6 +297,14 @@ class SqlComplaintRepository:
             "service_notice": "",
             "zone": "",
             "property_roll_number": "",
+            "first_inspection_due": new.first_inspection_due,
+            "resolution_due": new.resolution_due,
+            "sla_version": new.sla_version,
+            "acknowledged_via": "",
+            "acknowledged_by": "",
+            "marked_reason": "",
+            "marked_by": "",
+            "case_rejection_pending": False,
             **self._sealed(new),
         }
         if finish is None:
@@ -353,6 +393,8 @@ class SqlComplaintRepository:
         now = datetime.now(UTC)
         done = _finished(record, finish, now)
         params = {
+            "acknowledged_at": None,
+            "acknowledged_via": "",
             **_finish_values(finish, now),
             "id": uuid.UUID(record.id),
             "messages": _messages_json(done, messages),
@@ -517,6 +559,319 @@ class SqlComplaintRepository:
                 )
             )
             return VaultRead(record=record, identity=identity, description=description)
+
+    # ------------------------------------------------------------ acknowledgements
+
+    async def record_acknowledgement(
+        self, complaint_id: str, sent_at: datetime, via: str, by: str
+    ) -> tuple[ComplaintRecord, bool]:
+        c = complaints.c
+        async with session_scope(self.sessions) as session:
+            row = (
+                await session.execute(
+                    update(complaints)
+                    .where(c.id == uuid.UUID(complaint_id), c.acknowledged_at.is_(None))
+                    .values(acknowledged_at=sent_at, acknowledged_via=via, acknowledged_by=by)
+                    .returning(*complaints.c)
+                )
+            ).first()
+            if row is not None:
+                return _record(row), True
+            row = (await session.execute(select(complaints).where(c.id == uuid.UUID(complaint_id)))).one()
+            return _record(row), False
+
+    async def unsignalled_acknowledgements(self, limit: int) -> list[ComplaintRecord]:
+        c = complaints.c
+        stmt = (
+            select(complaints)
+            .where(
+                c.acknowledged_at.is_not(None),
+                c.ack_signalled_at.is_(None),
+                c.state == ProcessingState.DONE.value,
+                c.case_number.is_not(None),
+            )
+            .order_by(c.acknowledged_at)
+            .limit(limit)
+        )
+        async with self.sessions() as session:
+            return [_record(row) for row in (await session.execute(stmt)).all()]
+
+    async def mark_signalled(self, complaint_ids: Sequence[str], at: datetime) -> None:
+        if not complaint_ids:
+            return
+        async with session_scope(self.sessions) as session:
+            await session.execute(
+                update(complaints)
+                .where(complaints.c.id.in_([uuid.UUID(i) for i in complaint_ids]))
+                .values(ack_signalled_at=at)
+            )
+
+    @staticmethod
+    def _overdue(now: datetime) -> Any:
+        c = complaints.c
+        # A valid complaint: on a case, or still being placed on one (outcome not known).
+        return and_(
+            c.acknowledged_at.is_(None),
+            c.acknowledgement_due.is_not(None),
+            c.acknowledgement_due < now,
+            or_(
+                c.outcome.is_(None),
+                c.outcome.in_((OutcomeKind.NEW_CASE.value, OutcomeKind.JOINED_CASE.value)),
+            ),
+        )
+
+    async def raise_overdue_alerts(
+        self, now: datetime, limit: int, messages: MessageBuilder
+    ) -> list[ComplaintRecord]:
+        c = complaints.c
+        due = (
+            select(c.id)
+            .where(self._overdue(now), c.ack_overdue_alerted_at.is_(None))
+            .order_by(c.acknowledgement_due)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        async with session_scope(self.sessions) as session:
+            rows = (
+                await session.execute(
+                    update(complaints)
+                    .where(c.id.in_(due))
+                    .values(ack_overdue_alerted_at=now)
+                    .returning(*complaints.c)
+                )
+            ).all()
+            alerted = [_record(row) for row in rows]
+            for record in alerted:
+                await _enqueue(session, record, messages)
+            return alerted
+
+    async def overdue_acknowledgements(self, now: datetime, limit: int) -> list[ComplaintRecord]:
+        stmt = (
+            select(complaints)
+            .where(self._overdue(now))
+            .order_by(complaints.c.acknowledgement_due, complaints.c.service_request_id)
+            .limit(limit)
+        )
+        async with self.sessions() as session:
+            return [_record(row) for row in (await session.execute(stmt)).all()]
+
+    async def pending_acknowledgements(self, due_from: datetime) -> list[ComplaintRecord]:
+        c = complaints.c
+        stmt = (
+            select(complaints)
+            .where(
+                c.acknowledged_at.is_(None),
+                c.acknowledgement_due.is_not(None),
+                c.acknowledgement_due >= due_from,
+            )
+            .order_by(c.acknowledgement_due)
+        )
+        async with self.sessions() as session:
+            return [_record(row) for row in (await session.execute(stmt)).all()]
+
+    async def reschedule(self, changes: Sequence[Reschedule]) -> None:
+        c = complaints.c
+        async with session_scope(self.sessions) as session:
+            for change in changes:
+                values: dict[str, Any] = {"acknowledgement_due": change.acknowledgement_due}
+                if change.first_inspection_due is not None:
+                    values["first_inspection_due"] = change.first_inspection_due
+                await session.execute(
+                    update(complaints)
+                    # Only while still pending: a recorded acknowledgement keeps its due date.
+                    .where(c.id == uuid.UUID(change.complaint_id), c.acknowledged_at.is_(None))
+                    .values(**values)
+                )
+
+    # ------------------------------------------------------------ frivolous / vexatious
+
+    async def mark(
+        self, complaint_id: str, mark: Mark, messages: MessageBuilder
+    ) -> tuple[ComplaintRecord, bool]:
+        c = complaints.c
+        key = uuid.UUID(complaint_id)
+        async with session_scope(self.sessions) as session:
+            current = (await session.execute(select(complaints).where(c.id == key))).one()
+            case_number = current.case_number
+            if case_number:
+                # Every complaint of the case, locked: two markings on one case decide in
+                # turn whether the case still has a live complaint.
+                rows = (
+                    await session.execute(
+                        select(c.id, c.outcome, c.marked_kind)
+                        .where(c.case_number == case_number)
+                        .order_by(c.id)
+                        .with_for_update()
+                    )
+                ).all()
+            else:
+                rows = (await session.execute(select(c.id).where(c.id == key).with_for_update())).all()
+            stored = _record((await session.execute(select(complaints).where(c.id == key))).one())
+            if stored.marked_kind is not None or not stored.on_case:
+                return stored, False
+            others_live = any(
+                r.id != key and r.outcome in (OutcomeKind.NEW_CASE.value, OutcomeKind.JOINED_CASE.value)
+                for r in rows
+                if case_number
+            )
+            row = (
+                await session.execute(
+                    update(complaints)
+                    .where(c.id == key)
+                    .values(
+                        outcome=OutcomeKind.REJECTED.value,
+                        reason=mark.outcome_reason,
+                        reason_code=mark.kind.reason_code.value,
+                        service_notice=mark.service_notice,
+                        marked_kind=mark.kind.value,
+                        marked_reason=mark.reason,
+                        marked_by=mark.by,
+                        marked_at=mark.at,
+                        case_rejection_pending=bool(case_number) and not others_live,
+                        updated_at=mark.at,
+                    )
+                    .returning(*complaints.c)
+                )
+            ).one()
+            record = _record(row)
+            await _enqueue(session, record, messages)
+            return record, True
+
+    async def pending_case_rejections(self, limit: int) -> list[ComplaintRecord]:
+        c = complaints.c
+        stmt = select(complaints).where(c.case_rejection_pending).order_by(c.marked_at).limit(limit)
+        async with self.sessions() as session:
+            return [_record(row) for row in (await session.execute(stmt)).all()]
+
+    async def clear_case_rejection(self, complaint_id: str) -> None:
+        async with session_scope(self.sessions) as session:
+            await session.execute(
+                update(complaints)
+                .where(complaints.c.id == uuid.UUID(complaint_id))
+                .values(case_rejection_pending=False)
+            )
+
+
+def _dead_letter(row: Row[Any]) -> DeadLetter:
+    m = row._mapping
+    return DeadLetter(
+        id=str(m["id"]),
+        external_request_id=m["external_request_id"],
+        reason=m["reason"],
+        violations=tuple(m["violations"] or ()),
+        stream_sequence=m["stream_sequence"],
+        deliveries=m["deliveries"],
+        failed_at=m["failed_at"],
+        status=m["status"],
+        size_bytes=m["size_bytes"],
+        sha256=m["sha256"],
+        resubmitted_as=m["resubmitted_as"] or "",
+        resubmitted_by=m["resubmitted_by"],
+    )
+
+
+_DEAD_LETTER_SUMMARY = [col for col in orm.dead_letters.c if col.name not in ("body", "headers")]
+
+
+class SqlDeadLetterRepository:
+    """The dead-letter vault: originals sealed with the vault's cipher (bound to the dead
+    letter's id and column), every read audited in the same transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], cipher: VaultCipher) -> None:
+        self.sessions = sessions
+        self.cipher = cipher
+
+    async def add(self, new: NewDeadLetter) -> tuple[DeadLetter, bool]:
+        t = orm.dead_letters
+        body = self.cipher.encrypt_bytes(new.body, record_id=new.id, column="dead_letter_body")
+        headers = self.cipher.encrypt(
+            json.dumps(new.headers, sort_keys=True) if new.headers else "",
+            record_id=new.id,
+            column="dead_letter_headers",
+        )
+        async with session_scope(self.sessions) as session:
+            row = (
+                await session.execute(
+                    pg_insert(t)
+                    .values(
+                        id=uuid.UUID(new.id),
+                        msg_key=new.msg_key,
+                        stream_sequence=new.stream_sequence,
+                        external_request_id=new.external_request_id[:200],
+                        subject=new.subject[:200],
+                        reason=new.reason,
+                        violations=list(new.violations),
+                        deliveries=new.deliveries,
+                        size_bytes=len(new.body),
+                        sha256=hashlib.sha256(new.body).hexdigest(),
+                        body=body,
+                        headers=headers,
+                        key_version=self.cipher.version,
+                        status="open",
+                        resubmitted_by="",
+                    )
+                    .on_conflict_do_nothing(index_elements=[t.c.msg_key])
+                    .returning(*_DEAD_LETTER_SUMMARY)
+                )
+            ).first()
+            if row is not None:
+                return _dead_letter(row), True
+            row = (
+                await session.execute(select(*_DEAD_LETTER_SUMMARY).where(t.c.msg_key == new.msg_key))
+            ).one()
+            return _dead_letter(row), False
+
+    async def list(self, status: str, limit: int) -> list[DeadLetter]:
+        t = orm.dead_letters
+        stmt = select(*_DEAD_LETTER_SUMMARY).order_by(t.c.failed_at.desc(), t.c.id).limit(limit)
+        if status:
+            stmt = stmt.where(t.c.status == status)
+        async with self.sessions() as session:
+            return [_dead_letter(row) for row in (await session.execute(stmt)).all()]
+
+    async def read(
+        self, dead_letter_id: str, actor_subject: str, actor_roles: Sequence[str], purpose: str, action: str
+    ) -> DeadLetterOriginal | None:
+        t = orm.dead_letters
+        key = uuid.UUID(dead_letter_id)
+        async with session_scope(self.sessions) as session:
+            row = (await session.execute(select(t).where(t.c.id == key))).first()
+            if row is None:
+                return None
+            body = self.cipher.decrypt_bytes(row.body, record_id=dead_letter_id, column="dead_letter_body")
+            raw_headers = self.cipher.decrypt(
+                row.headers, record_id=dead_letter_id, column="dead_letter_headers"
+            )
+            await session.execute(
+                insert(orm.dead_letter_reads).values(
+                    dead_letter_id=key,
+                    action=action,
+                    actor_subject=actor_subject,
+                    actor_roles=list(actor_roles),
+                    purpose=purpose,
+                )
+            )
+            headers = json.loads(raw_headers) if raw_headers else {}
+            return DeadLetterOriginal(dead_letter=_dead_letter(row), body=body, headers=headers)
+
+    async def mark_resubmitted(self, dead_letter_id: str, service_request_id: str, by: str) -> DeadLetter:
+        t = orm.dead_letters
+        async with session_scope(self.sessions) as session:
+            row = (
+                await session.execute(
+                    update(t)
+                    .where(t.c.id == uuid.UUID(dead_letter_id))
+                    .values(
+                        status="resubmitted",
+                        resubmitted_as=service_request_id,
+                        resubmitted_by=by,
+                        resubmitted_at=func.now(),
+                    )
+                    .returning(*_DEAD_LETTER_SUMMARY)
+                )
+            ).one()
+            return _dead_letter(row)
 
 
 class SqlMatrixRepository:

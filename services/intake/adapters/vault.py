@@ -57,6 +57,21 @@ class VaultCipher:
         sealed = self._aead.encrypt(nonce, plaintext.encode(), self._context(record_id, column))
         return bytes([self.version]) + nonce + sealed
 
+    def encrypt_bytes(self, plaintext: bytes, *, record_id: str, column: str) -> bytes:
+        """Like ``encrypt`` for raw bytes (a dead-lettered message body); never ``None``."""
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, plaintext, self._context(record_id, column))
+        return bytes([self.version]) + nonce + sealed
+
+    def decrypt_bytes(self, blob: bytes, *, record_id: str, column: str) -> bytes:
+        if not blob or blob[0] != self.version:
+            raise VaultError("unknown vault key version")
+        nonce, sealed = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
+        try:
+            return self._aead.decrypt(nonce, sealed, self._context(record_id, column))
+        except InvalidTag as exc:
+            raise VaultError(f"vault value for column {column} failed authentication") from exc
+
     def decrypt(self, blob: bytes | None, *, record_id: str, column: str) -> str:
         if not blob:
             return ""

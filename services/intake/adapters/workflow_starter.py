@@ -1,4 +1,7 @@
-"""Starts ``CaseLifecycleWorkflow`` for a new case (workflows/contracts.py, DESIGN.md §3).
+"""Intake's side of ``CaseLifecycleWorkflow`` (workflows/contracts.py, DESIGN.md §3):
+starting it for a new case, telling it the acknowledgement went out (signal
+``acknowledgement_recorded``), and closing a case whose only complaint staff found
+frivolous or vexatious (updates ``transition_status`` / ``close_case``).
 
 Idempotent by construction: the id is ``case-<case_number>``; a running workflow with that
 id is reused (USE_EXISTING) and a closed one is never started again (REJECT_DUPLICATE,
@@ -9,7 +12,7 @@ complainant identity: the input, the id, the attributes and the summary are case
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -20,7 +23,11 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.errors import Unavailable
+from services.intake.domain.model import MarkKind
 from workflows import contracts
+
+# Case statuses after which there is nothing to close.
+_CLOSED = frozenset({"closed"})
 
 INITIAL_STATUS = "received"
 _TRANSIENT = {
@@ -69,3 +76,57 @@ class TemporalWorkflowStarter:
             if err.status in _TRANSIENT:
                 raise Unavailable(f"temporal: {err.status.name}") from err
             raise
+
+    async def signal_acknowledgement(
+        self, case_number: str, signal: contracts.AcknowledgementRecorded
+    ) -> bool:
+        handle = self.client.get_workflow_handle(contracts.workflow_id(case_number))
+        try:
+            await handle.signal(contracts.SIGNAL_ACKNOWLEDGEMENT_RECORDED, signal)
+        except RPCError as err:
+            if err.status in _TRANSIENT:
+                raise Unavailable(f"temporal: {err.status.name}") from err
+            if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                return False  # no such workflow, or it already completed
+            raise
+        return True
+
+    async def reject_case(self, case_number: str, kind: MarkKind, complaint_id: str, actor: str) -> str:
+        # The reason goes into the workflow history, which every supervisor can read: ids
+        # and the policy only, never the staff's free-text reason (it may name people).
+        reason = (
+            f"Complaint {complaint_id}, the only complaint on this case, was found {kind.value} by staff "
+            f"(policy {kind.policy}); the case is not acted on."
+        )
+        handle = self.client.get_workflow_handle(contracts.workflow_id(case_number))
+        try:
+            state = await handle.query(contracts.QUERY_STATE, result_type=contracts.CaseLifecycleState)
+            if state.status in _CLOSED:
+                return "already_closed"
+            if state.status == "received":
+                # Not investigated yet: the complaint is rejected outright (lifecycle:
+                # received → rejected, closed with outcome rejected).
+                await handle.execute_update(
+                    contracts.UPDATE_TRANSITION_STATUS,
+                    contracts.TransitionStatusRequest(status="rejected", reason=reason, actor=actor),
+                )
+                outcome = "rejected"
+            elif state.status == "rejected":
+                outcome = "rejected"
+            else:
+                # Investigation had started: no further action (policy 6.2.2 g).
+                outcome = "dismissed"
+            await handle.execute_update(
+                contracts.UPDATE_CLOSE_CASE,
+                contracts.CloseCaseRequest(outcome=outcome, reason=reason, actor=actor),
+            )
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            return f"refused: {getattr(cause, 'message', None) or err}"
+        except RPCError as err:
+            if err.status in _TRANSIENT:
+                raise Unavailable(f"temporal: {err.status.name}") from err
+            if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                return "no_workflow"
+            raise
+        return "closed"

@@ -55,6 +55,16 @@ class BusinessCalendar:
             current = self.next_business_day(current)
         return current
 
+    def close_of_business_after(self, received_at: datetime, business_days: int) -> datetime:
+        """Close of business on the ``business_days``-th business day after the local day
+        of ``received_at`` (that day itself never counts)."""
+        if received_at.tzinfo is None:
+            raise ValueError("received_at must be timezone-aware")
+        local_day = received_at.astimezone(self.tz).date()
+        return datetime.combine(
+            self.business_days_after(local_day, business_days), CLOSE_TIME, tzinfo=self.tz
+        )
+
     def acknowledgement_due(self, received_at: datetime) -> datetime:
         """Close of business on the 2nd business day after the day a complaint arrived.
 
@@ -63,8 +73,4 @@ class BusinessCalendar:
         weekend by Tuesday 4:30 p.m. (if no holiday or closure intervenes), so every
         complainant gets two full business days of staff time (policy 6.5.5).
         """
-        if received_at.tzinfo is None:
-            raise ValueError("received_at must be timezone-aware")
-        local_day = received_at.astimezone(self.tz).date()
-        due_day = self.business_days_after(local_day, ACKNOWLEDGEMENT_BUSINESS_DAYS)
-        return datetime.combine(due_day, CLOSE_TIME, tzinfo=self.tz)
+        return self.close_of_business_after(received_at, ACKNOWLEDGEMENT_BUSINESS_DAYS)

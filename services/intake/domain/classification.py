@@ -2,6 +2,8 @@
 
 Decided in this order, each with the section it comes from:
 
+0. Referral-only services (6.2.1 g, 6.5.9, 6.11.2: civil matters, police matters, other
+   agencies; ``config/referral_services.yaml``) are REFERRED with the agency named.
 1. Out of scope (6.5.9, 6.11.2): a matrix row that only an outside agency enforces (OPP
    only, e.g. off-road vehicles; Public Health for smoking) is REFERRED to that agency.
    Referral comes first because it needs no investigation by the Town, so it is the
@@ -73,6 +75,10 @@ def classify(complaint: ValidComplaint) -> Decision:
     entry = complaint.entry
     identity = complaint.identity
     high = entry.priority is Priority.HIGH
+
+    if complaint.referral is not None:
+        referral = complaint.referral
+        return Decision(Route.REFERRED, referral.reason(), referral.reason_code, referred_to=referral.agency)
 
     agency = entry.referral_agency
     if agency:

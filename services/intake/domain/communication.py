@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.intake.domain.model import OutcomeKind, Priority, ReasonCode
+from services.intake.domain.model import MarkKind, OutcomeKind, Priority, ReasonCode
 
 LENGTHY_OR_CIVIL = (
     "Some by-law matters take a long time to resolve, and some may be found to be a civil matter "
@@ -55,6 +55,8 @@ def service_notice(
     reason: str = "",
     reason_code: ReasonCode | None = None,
     acknowledgement_due: datetime | None = None,
+    first_inspection_due: datetime | None = None,
+    resolution_due: datetime | None = None,
     tz: ZoneInfo,
 ) -> str:
     """Next steps and expected timing (6.5.6), the case number to quote (6.5.7), that some
@@ -79,14 +81,43 @@ def service_notice(
             if acknowledgement_due
             else ""
         )
+        targets = ""
+        if first_inspection_due and resolution_due:
+            # Expected timing (6.5.6) from the service-level targets for the priority (6.8.5).
+            targets = (
+                f" Our service targets for this priority: a first inspection by "
+                f"{format_due(first_inspection_due, tz)} and resolution by "
+                f"{format_due(resolution_due, tz)}."
+            )
         return (
             f"{opening} Next steps: {departments} will review it. {_TIMING[priority]}"
-            f"{ack} You will be told when to expect a response on its status (policy 6.5.6). "
+            f"{ack}{targets} You will be told when to expect a response on its status (policy 6.5.6). "
             f"{LENGTHY_OR_CIVIL} {CONFIDENTIAL}"
         )
     if kind is OutcomeKind.REFERRED:
         return reason
     return f"{reason} {_NEXT_STEP_AFTER_REJECTION.get(reason_code, '')}".strip()
+
+
+def marked_notice(kind: MarkKind, service_name: str) -> str:
+    """What a complainant is told when staff find the complaint frivolous or vexatious
+    (policy 4.4, 4.11): a response, not silence, without the staff's internal notes."""
+    if kind is MarkKind.FRIVOLOUS:
+        finding = (
+            "Town staff have reviewed it and found it to be without reasonable cause, without "
+            "merit or substance, or trivial (a frivolous complaint, policy 4.4)"
+        )
+    else:
+        finding = (
+            "Town staff have reviewed it and found it to be pursued in a manner that is malicious, "
+            "intended to harass or embarrass, or in bad faith (a vexatious complaint, policy 4.11)"
+        )
+    return (
+        f"Your complaint about {service_name}: {finding}, so it will not be acted on and has been "
+        f"closed. Further complaints on the same issue may not be acted on unless they bring new "
+        f"information (policy 6.6.3), and contact may be restricted under the Town's Reasonable "
+        f"Conduct Policy (policy 6.6.4)."
+    )
 
 
 _NEXT_STEP_AFTER_REJECTION: dict[ReasonCode | None, str] = {
@@ -118,6 +149,8 @@ def status_notes(
     if kind is OutcomeKind.JOINED_CASE:
         return f"Added to open case {case_number}."
     if kind is OutcomeKind.REFERRED:
+        if reason_code is ReasonCode.CIVIL_MATTER:
+            return f"Not acted on: a civil matter between the parties; see {referred_to} (policy 6.2.1 g)."
         return f"Referred to {referred_to}: not a Town by-law matter (policy 6.5.9)."
     return _REJECTION_NOTES.get(reason_code, "Closed.")
 
@@ -125,6 +158,9 @@ def status_notes(
 _REJECTION_NOTES: dict[ReasonCode | None, str] = {
     ReasonCode.ANONYMOUS: "Recorded; not investigated: anonymous complaint (policy 4.1).",
     ReasonCode.VERBAL: "Not accepted: this matter must be reported in writing (policy 6.5.1).",
+    # Neutral in public: the finding is told to the complainant, not to everyone (6.3.8).
+    ReasonCode.FRIVOLOUS: "Closed after review: not acted on (policy 4.4).",
+    ReasonCode.VEXATIOUS: "Closed after review: not acted on (policy 4.11).",
     ReasonCode.REPEAT_AFTER_COMPLIANCE: (
         "Not acted on: compliance already confirmed; new information needed (policy 6.6.3)."
     ),

@@ -35,6 +35,24 @@ class ReasonCode(StrEnum):
     VERBAL = "verbal"  # policy 6.5.1, 6.5.2
     ANONYMOUS = "anonymous"  # policy 4.1
     REPEAT_AFTER_COMPLIANCE = "repeat_after_compliance"  # policy 6.6.3
+    CIVIL_MATTER = "civil_matter"  # policy 6.2.1 g
+    FRIVOLOUS = "frivolous"  # policy 4.4, marked by staff
+    VEXATIOUS = "vexatious"  # policy 4.11, marked by staff
+
+
+class MarkKind(StrEnum):
+    """Staff judgements that end a complaint without action (policy 4.4, 4.11, 6.6.4)."""
+
+    FRIVOLOUS = "frivolous"
+    VEXATIOUS = "vexatious"
+
+    @property
+    def reason_code(self) -> ReasonCode:
+        return ReasonCode(self.value)
+
+    @property
+    def policy(self) -> str:
+        return "4.4" if self is MarkKind.FRIVOLOUS else "4.11"
 
 
 class ProcessingState(StrEnum):
@@ -78,6 +96,17 @@ STAFF_CHANNELS = frozenset({"phone", "email", "walk-in", "letter", "council-refe
 ALL_CHANNELS = CHANNELS_311 | STAFF_CHANNELS | {PORTAL_CHANNEL}
 # Channels on which a complaint can be taken without anything in writing (policy 6.5.1-6.5.2).
 VERBAL_CAPABLE_CHANNELS = frozenset({"phone", "walk-in"})
+# The acknowledgement (policy 6.5.5-6.5.8) goes back on the channel itself the moment the
+# outcome is known on these; on the others staff send it (a call back, a letter, a reply
+# to the referral) and record when they did.
+IMMEDIATE_ACK_CHANNELS = CHANNELS_311 | {PORTAL_CHANNEL, "email"}
+ACK_METHODS = ("phone", "email", "mail", "in-person")
+
+
+def immediate_ack_method(channel: str) -> str:
+    """How the acknowledgement went out on a channel that answers at once."""
+    return "311" if channel in CHANNELS_311 else channel
+
 
 PREFERRED_CONTACT_METHODS = ("email", "phone", "mail")
 
@@ -174,6 +203,10 @@ class Outcome:
     follow_up: tuple[str, ...] = ()
     anonymous: bool = False
     replayed: bool = False
+    first_inspection_due: datetime | None = None
+    resolution_due: datetime | None = None
+    sla_version: str = ""
+    acknowledged_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +249,27 @@ class ComplaintRecord:
     entered_by: str = ""
     # The case's lifecycle status as the cases service last reported it (case events).
     case_status: str = ""
+    # Service-level targets (policy 6.5.4, 6.8.5).
+    first_inspection_due: datetime | None = None
+    resolution_due: datetime | None = None
+    sla_version: str = ""
+    # The acknowledgement (policy 6.5.5).
+    acknowledged_at: datetime | None = None
+    acknowledged_via: str = ""
+    acknowledged_by: str = ""
+    ack_signalled_at: datetime | None = None
+    ack_overdue_alerted_at: datetime | None = None
+    # Marked frivolous/vexatious by staff (policy 4.4, 4.11); the reason is staff-only.
+    marked_kind: MarkKind | None = None
+    marked_reason: str = field(default="", repr=False)  # free text: may name people
+    marked_by: str = ""
+    marked_at: datetime | None = None
+    case_rejection_pending: bool = False
+
+    @property
+    def on_case(self) -> bool:
+        """A valid complaint that a case acts on (new or joined), the ones acknowledged."""
+        return self.outcome in (OutcomeKind.NEW_CASE, OutcomeKind.JOINED_CASE)
 
     def to_outcome(self, *, replayed: bool) -> Outcome:
         assert self.outcome is not None, "only a finished complaint has an outcome"
@@ -234,4 +288,8 @@ class ComplaintRecord:
             follow_up=self.follow_up,
             anonymous=self.anonymous,
             replayed=replayed,
+            first_inspection_due=self.first_inspection_due if self.on_case else None,
+            resolution_due=self.resolution_due if self.on_case else None,
+            sla_version=self.sla_version if self.on_case else "",
+            acknowledged_at=self.acknowledged_at,
         )

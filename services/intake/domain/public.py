@@ -40,6 +40,9 @@ class PublicComplaint:
     lon: float | None
     outcome: OutcomeKind | None
     channel: str
+    # Open311 expected_datetime: the resolution target for the priority (policy 6.8.5)
+    # while the complaint is open on a case; none once closed, referred or rejected.
+    expected_at: datetime | None = None
 
 
 def open311_status(outcome: OutcomeKind | None, case_status: str = "") -> str:
@@ -62,13 +65,14 @@ def agency_responsible(record: ComplaintRecord) -> str:
 def public_view(record: ComplaintRecord) -> PublicComplaint:
     hide_location = record.restricted  # policy 6.10
     loc = record.location
+    status = open311_status(record.outcome, record.case_status)
     return PublicComplaint(
         service_request_id=record.service_request_id,
         external_request_id=record.external_request_id,
         case_number=record.case_number,
         service_code=record.service_code,
         service_name=record.service_name,
-        status=open311_status(record.outcome, record.case_status),
+        status=status,
         status_notes=status_notes(
             record.outcome,
             case_number=record.case_number,
@@ -87,6 +91,7 @@ def public_view(record: ComplaintRecord) -> PublicComplaint:
         lon=None if hide_location else loc.lon,
         outcome=record.outcome,
         channel=record.channel,
+        expected_at=record.resolution_due if status == "open" and record.on_case else None,
     )
 
 
@@ -108,7 +113,7 @@ def to_open311(view: PublicComplaint) -> dict[str, Any]:
         "service_notice": view.service_notice or None,
         "requested_datetime": _iso(view.requested_at),
         "updated_datetime": _iso(view.updated_at),
-        "expected_datetime": None,
+        "expected_datetime": _iso(view.expected_at) if view.expected_at else None,
         "address": view.address or None,
         "address_id": view.address_id or None,
         "zipcode": view.zipcode or None,

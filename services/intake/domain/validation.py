@@ -12,6 +12,7 @@ Rules never echo the offending value: it may be complainant identity (policy 6.3
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -26,6 +27,7 @@ from services.intake.domain.model import (
     Location,
     Submission,
 )
+from services.intake.domain.referral import ReferralService
 from services.intake.domain.service_definition import (
     ABOUT_STAFF_OR_COUNCIL,
     ATTRIBUTES_BY_CODE,
@@ -58,19 +60,30 @@ class ValidComplaint:
     identity: ComplainantIdentity
     requested_at: datetime
     restricted: bool  # policy 6.10
+    # Set when the service is a referral-only service (policy 6.2.1 g, 6.5.9, 6.11.2).
+    referral: ReferralService | None = None
 
 
 def _clean(value: str) -> str:
     return " ".join(value.split())
 
 
-def validate_submission(sub: Submission, matrix: MatrixVersion, now: datetime) -> ValidComplaint:
+def validate_submission(
+    sub: Submission,
+    matrix: MatrixVersion,
+    now: datetime,
+    referrals: Mapping[str, ReferralService] | None = None,
+) -> ValidComplaint:
     """Check every rule; raise one ``InvalidArgument`` listing all violations."""
     v: list[FieldViolation] = []
 
-    # What is complained about: a service of the matrix in force (policy 6.2.1 a, 6.5.4).
+    # What is complained about: a service of the matrix in force (policy 6.2.1 a, 6.5.4),
+    # or a referral-only service (6.2.1 g, 6.5.9), which the matrix never shadows.
     code = sub.service_code.strip()
     entry = matrix.get(code) if code else None
+    referral = (referrals or {}).get(code) if code and entry is None else None
+    if referral is not None:
+        entry = referral.as_entry()
     if not code:
         v.append(FieldViolation("service_code", "is required: the nature of the complaint", "6.5.3"))
     elif entry is None:
@@ -146,6 +159,7 @@ def validate_submission(sub: Submission, matrix: MatrixVersion, now: datetime) -
         identity=identity,
         requested_at=requested_at,
         restricted=restricted,
+        referral=referral,
     )
 
 

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from bylaw.v1 import common_pb2, intake_pb2
 from google.protobuf import timestamp_pb2
 
+from services.intake.domain.dead_letter import DeadLetter, DeadLetterOriginal
 from services.intake.domain.matrix import MatrixEntry
 from services.intake.domain.model import (
     ComplainantIdentity,
+    ComplaintRecord,
     Location,
     Outcome,
     OutcomeKind,
@@ -18,6 +20,7 @@ from services.intake.domain.model import (
     Submission,
 )
 from services.intake.domain.public import PublicComplaint
+from services.intake.domain.referral import ReferralService
 from services.intake.domain.service_definition import AttributeSpec
 from services.intake.service_layer.intake import Caller
 from services.intake.service_layer.ports import ClosureDay, ComplaintQuery
@@ -104,6 +107,10 @@ def outcome(value: Outcome) -> intake_pb2.ComplaintOutcome:
         written_confirmation_required=value.written_confirmation_required,
         follow_up=list(value.follow_up),
         anonymous=value.anonymous,
+        first_inspection_due=timestamp(value.first_inspection_due),
+        resolution_due=timestamp(value.resolution_due),
+        sla_version=value.sla_version,
+        acknowledged_at=timestamp(value.acknowledged_at),
     )
 
 
@@ -120,6 +127,7 @@ def public_complaint(view: PublicComplaint) -> intake_pb2.PublicComplaint:
         service_notice=view.service_notice,
         requested_at=timestamp(view.requested_at),
         updated_at=timestamp(view.updated_at),
+        expected_at=timestamp(view.expected_at),
         address=view.address,
         address_id=view.address_id,
         zipcode=view.zipcode,
@@ -186,3 +194,54 @@ def complainant_identity(who: ComplainantIdentity) -> intake_pb2.ComplainantIden
         address=who.address,
         preferred_contact=who.preferred_contact,
     )
+
+
+def referral_service(service: ReferralService) -> intake_pb2.ReferralService:
+    return intake_pb2.ReferralService(
+        service_code=service.service_code,
+        service_name=service.service_name,
+        agency=service.agency,
+        description=service.description,
+        policy=service.policy,
+    )
+
+
+def acknowledgement(record: ComplaintRecord, now: datetime) -> intake_pb2.AcknowledgementStatus:
+    due = record.acknowledgement_due
+    return intake_pb2.AcknowledgementStatus(
+        service_request_id=record.service_request_id,
+        case_number=record.case_number,
+        due=timestamp(due),
+        sent_at=timestamp(record.acknowledged_at),
+        method=record.acknowledged_via,
+        recorded_by=record.acknowledged_by,
+        overdue=record.acknowledged_at is None and due is not None and due < now,
+        channel=record.channel,
+        priority=record.priority.value,
+        alerted=record.ack_overdue_alerted_at is not None,
+    )
+
+
+def dead_letter(value: DeadLetter) -> intake_pb2.DeadLetter:
+    return intake_pb2.DeadLetter(
+        id=value.id,
+        external_request_id=value.external_request_id,
+        reason=value.reason,
+        stream_sequence=value.stream_sequence or 0,
+        deliveries=value.deliveries,
+        failed_at=timestamp(value.failed_at),
+        status=value.status,
+        resubmitted_as=value.resubmitted_as,
+        resubmitted_by=value.resubmitted_by,
+        size_bytes=value.size_bytes,
+        sha256=value.sha256,
+    )
+
+
+def dead_letter_original(value: DeadLetterOriginal) -> intake_pb2.DeadLetterOriginal:
+    msg = intake_pb2.DeadLetterOriginal(dead_letter=dead_letter(value.dead_letter), headers=value.headers)
+    try:
+        msg.body = value.body.decode("utf-8")
+    except UnicodeDecodeError:
+        msg.body_bytes = value.body
+    return msg

@@ -8,8 +8,12 @@
   database's unique (source, external_request_id) constraint, so a redelivery after a
   crash, or a 311 retry long after the broker's dedupe window, returns the stored outcome.
 - A message that cannot be processed (not JSON, fails validation, or keeps failing with an
-  unexpected error) goes to ``bylaw.311.dlq`` with the original body and the reason, and
-  is then acked: nothing is dropped and nothing blocks the feed.
+  unexpected error) is kept in intake's encrypted dead-letter vault and goes to
+  ``bylaw.311.dlq`` with the reason and a *redacted* original (no identity, no written
+  complaint: policy 6.3; ``domain.dead_letter``), and is then acked: nothing is dropped,
+  nothing blocks the feed, and staff read or resubmit the original through intake.
+- Once acked, the request message itself is securely erased from the stream (it carries
+  the complainant's identity, which only intake's vault may keep): see ``stream_eraser``.
 - A dependency that is down (cases, Temporal, the database) naks with a growing delay:
   the message is good and will succeed later, so it is never dead-lettered for that.
 
@@ -19,14 +23,13 @@ Outcomes go back on ``bylaw.311.updates`` through intake's outbox, not from here
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -36,6 +39,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.common.errors import DomainError, FieldViolation, InvalidArgument, Unavailable
 from services.common.messaging import STREAM_311, SUBJECT_311_DLQ, SUBJECT_311_REQUESTS
+from services.intake.domain.dead_letter import DeadLetter, redacted_original
 from services.intake.domain.model import Submission
 from services.intake.entrypoints.open311_message import MSG_ID_HEADER, decode_311, ordering_key
 from services.intake.service_layer.intake import IntakeService
@@ -55,6 +59,26 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+class DeadLetterSink(Protocol):
+    async def record(
+        self,
+        *,
+        stream: str,
+        stream_sequence: int | None,
+        external_request_id: str,
+        subject: str,
+        reason: str,
+        violations: Sequence[FieldViolation],
+        deliveries: int,
+        body: bytes,
+        headers: Mapping[str, str],
+    ) -> DeadLetter: ...
+
+
+class Eraser(Protocol):
+    def erase_soon(self, seq: int) -> None: ...
+
+
 @dataclass
 class ConsumerStats:
     processed: int = 0
@@ -72,7 +96,9 @@ class Complaints311Consumer:
         self,
         js: JetStreamContext,
         service: IntakeService,
+        dead_letters: DeadLetterSink,
         *,
+        eraser: Eraser | None = None,
         batch: int = 128,
         concurrency: int = 32,
         fetch_timeout: float = 1.0,
@@ -82,6 +108,8 @@ class Complaints311Consumer:
     ) -> None:
         self.js = js
         self.service = service
+        self.dead_letters = dead_letters
+        self.eraser = eraser
         self.batch = batch
         self.concurrency = concurrency
         self.fetch_timeout = fetch_timeout
@@ -222,20 +250,47 @@ class Complaints311Consumer:
             return
         self.stats.processed += 1
         await settle(msg.ack())
+        self._erase(msg)
+
+    def _erase(self, msg: Msg) -> None:
+        seq = _stream_seq(msg)
+        if self.eraser is not None and seq is not None:
+            self.eraser.erase_soon(seq)
 
     async def _dead_letter(self, msg: Msg, violations: list[FieldViolation], deliveries: int) -> None:
-        """Publish the original with the reason to the DLQ, then ack. If the DLQ publish
-        fails the message is nak'd, never acked: it must not be dropped."""
+        """Keep the original in the dead-letter vault, publish the redacted copy with the
+        reason to the DLQ, then ack. If either fails the message is nak'd, never acked:
+        it must not be dropped."""
         reason = "; ".join(v.describe() for v in violations)
-        payload = dead_letter_payload(msg.data, msg.headers, msg.subject, violations, reason)
-        payload.update(stream_sequence=_stream_seq(msg), deliveries=deliveries)
         seq = _stream_seq(msg)
+        headers = dict(msg.headers or {})
+        try:
+            dead = await self.dead_letters.record(
+                stream=STREAM_311,
+                stream_sequence=seq,
+                external_request_id=headers.get(MSG_ID_HEADER, ""),
+                subject=msg.subject,
+                reason=reason,
+                violations=violations,
+                deliveries=deliveries,
+                body=msg.data,
+                headers=headers,
+            )
+        except Exception as exc:  # noqa: BLE001 - the vault write failed: retry the whole message later
+            log.warning(
+                "dead letter not stored, will retry: %s", type(exc).__name__, extra={"stream_seq": seq}
+            )
+            await settle(msg.nak(delay=backoff(deliveries)))
+            return
+        payload = dead_letter_payload(msg.data, headers, msg.subject, violations, reason, dead.id)
+        payload.update(stream_sequence=seq, deliveries=deliveries)
         try:
             await self.js.publish(
                 SUBJECT_311_DLQ,
                 json.dumps(payload, separators=(",", ":")).encode(),
                 headers={
-                    "Nats-Msg-Id": f"dlq-{seq}" if seq is not None else f"dlq-{payload['failed_at']}",
+                    # Stable per dead letter, so a retried publish is deduplicated.
+                    "Nats-Msg-Id": f"dlq-{dead.id}",
                     DLQ_REASON_HEADER: " ".join(reason.split())[:1000],
                 },
             )
@@ -245,8 +300,12 @@ class Complaints311Consumer:
             return
         self.stats.dead_lettered += 1
         # The reason names fields and rules only, never values, so it is safe to log.
-        log.info("311 message dead-lettered", extra={"stream_seq": seq, "reason": reason})
+        log.info(
+            "311 message dead-lettered",
+            extra={"stream_seq": seq, "reason": reason, "dead_letter_id": dead.id},
+        )
         await settle(msg.ack())
+        self._erase(msg)
 
 
 def dead_letter_payload(
@@ -255,20 +314,23 @@ def dead_letter_payload(
     subject: str,
     violations: list[FieldViolation],
     reason: str,
+    dead_letter_id: str,
 ) -> dict[str, Any]:
-    payload: dict[str, Any] = {
+    """The DLQ message: the reason, and the original without identity or the written
+    complaint (``redacted_original``); the full original stays in the dead-letter vault
+    under ``dead_letter_id``."""
+    # Only the 311 id header travels on: other headers are the sender's and unchecked.
+    kept_headers = {k: v for k, v in (headers or {}).items() if k == MSG_ID_HEADER}
+    return {
         "reason": reason,
         "violations": [{"field": v.field, "rule": v.rule, "policy": v.policy} for v in violations],
+        "dead_letter_id": dead_letter_id,
         "original_subject": subject,
-        "original_headers": dict(headers or {}),
+        "original_headers": kept_headers,
         "external_request_id": (headers or {}).get(MSG_ID_HEADER),
         "failed_at": datetime.now(UTC).isoformat(),
+        **redacted_original(body, dead_letter_id),
     }
-    try:
-        payload["original"] = body.decode("utf-8")
-    except UnicodeDecodeError:
-        payload["original_base64"] = base64.b64encode(body).decode()
-    return payload
 
 
 def delivery_count(msg: Msg) -> int:

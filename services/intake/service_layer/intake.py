@@ -20,9 +20,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from services.common.errors import (
@@ -46,6 +46,7 @@ from services.intake.domain.matrix import (
 )
 from services.intake.domain.model import (
     CHANNELS_311,
+    IMMEDIATE_ACK_CHANNELS,
     STAFF_CHANNELS,
     CaseDisposition,
     ComplaintRecord,
@@ -54,10 +55,13 @@ from services.intake.domain.model import (
     ProcessingState,
     ReasonCode,
     Submission,
+    immediate_ack_method,
     request_source,
 )
 from services.intake.domain.public import PublicComplaint, public_view, to_open311
+from services.intake.domain.referral import ReferralService
 from services.intake.domain.service_definition import ATTRIBUTES, AttributeSpec
+from services.intake.domain.sla import SlaDue, SlaTargets
 from services.intake.domain.validation import ValidComplaint, validate_submission
 from services.intake.service_layer.ports import (
     CaseLink,
@@ -71,6 +75,7 @@ from services.intake.service_layer.ports import (
     NewComplaint,
     OpenCaseCommand,
     OutboxMessage,
+    Reschedule,
     VaultRead,
     WorkflowPort,
 )
@@ -81,7 +86,7 @@ log = logging.getLogger(__name__)
 
 # Stable ids for the messages a complaint produces, so a message is the same message
 # however often the code path that builds it runs.
-_MESSAGE_NAMESPACE = uuid.UUID("5b0c7c4e-4f0f-4b8e-9d5c-1a3e2f6b7c80")
+MESSAGE_NAMESPACE = uuid.UUID("5b0c7c4e-4f0f-4b8e-9d5c-1a3e2f6b7c80")
 
 MATRIX_LOADER_ROLES = frozenset({"clerk"})  # issue 3: the Clerk loads a new matrix version
 CLOSURE_DAY_ROLES = frozenset({"clerk", "supervisor"})
@@ -126,9 +131,13 @@ class IntakeService:
         cases: CasesPort,
         workflows: WorkflowPort,
         *,
+        sla: SlaTargets,
+        referrals: Mapping[str, ReferralService] | None = None,
         timezone: str = "America/Toronto",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self.sla = sla
+        self.referrals: Mapping[str, ReferralService] = referrals or {}
         self.complaints = complaints
         self.matrices = matrices
         self.reference = reference
@@ -153,7 +162,7 @@ class IntakeService:
         catalog = await self.reference.catalog()
         matrix = catalog.in_force(now.astimezone(self.tz).date())
         try:
-            valid = validate_submission(sub, matrix, now)
+            valid = validate_submission(sub, matrix, now, self.referrals)
         except InvalidArgument:
             # A resend of a complaint accepted earlier is answered from the record even if
             # it would not pass today (e.g. a newer matrix dropped its service code).
@@ -163,10 +172,12 @@ class IntakeService:
             return await self._resume(existing, replayed=True)
         decision = classify(valid)
         calendar = await self.reference.calendar()
-        # Only a complaint the Town acts on is acknowledged (policy 6.5.5); a referral or
-        # rejection is answered at once with its reason.
-        ack_due = calendar.acknowledgement_due(now) if decision.route is Route.PROCEED else None
-        new = self._new_complaint(valid, decision, source, caller, ack_due)
+        # Only a complaint the Town acts on is acknowledged (policy 6.5.5) and gets service
+        # targets (6.8.5); a referral or rejection is answered at once with its reason.
+        sla_due = (
+            self.sla.due(valid.entry.priority, now, calendar) if decision.route is Route.PROCEED else None
+        )
+        new = self._new_complaint(valid, decision, source, caller, sla_due)
         finish = self._immediate_finish(valid, decision)
         # Idempotency is the insert itself (unique source + external id), not a look-up
         # first: one round trip less per complaint, and no race between look and insert.
@@ -190,7 +201,7 @@ class IntakeService:
         decision: Decision,
         source: str,
         caller: Caller,
-        ack_due: datetime | None,
+        sla_due: SlaDue | None,
     ) -> NewComplaint:
         sub, entry = valid.submission, valid.entry
         return NewComplaint(
@@ -214,9 +225,12 @@ class IntakeService:
             written_confirmation_required=decision.written_confirmation_required,
             follow_up=decision.follow_up,
             requested_at=valid.requested_at,
-            acknowledgement_due=ack_due,
+            acknowledgement_due=sla_due.acknowledge if sla_due else None,
             identity=valid.identity,
             description=sub.description,
+            first_inspection_due=sla_due.first_inspection if sla_due else None,
+            resolution_due=sla_due.resolution if sla_due else None,
+            sla_version=sla_due.version if sla_due else "",
         )
 
     def _immediate_finish(self, valid: ValidComplaint, decision: Decision) -> Finish | None:
@@ -314,8 +328,15 @@ class IntakeService:
             reason=reason,
             reason_code=reason_code,
             acknowledgement_due=record.acknowledgement_due,
+            first_inspection_due=record.first_inspection_due,
+            resolution_due=record.resolution_due,
             tz=self.tz,
         )
+
+    @staticmethod
+    def _ack_via(record: ComplaintRecord) -> str:
+        # On these channels the outcome is the acknowledgement and goes back at once (6.5.5).
+        return immediate_ack_method(record.channel) if record.channel in IMMEDIATE_ACK_CHANNELS else ""
 
     def _conclusion(self, record: ComplaintRecord, link: CaseLink) -> Finish:
         """The outcome once the cases service placed the complaint (policy 6.6.3, 6.6.5)."""
@@ -329,6 +350,7 @@ class IntakeService:
                 link=link,
                 workflow_started=True,
                 service_notice=self._notice(record, OutcomeKind.NEW_CASE, case_number=case),
+                acknowledged_via=self._ack_via(record),
             )
         if link.disposition is CaseDisposition.JOINED:
             return Finish(
@@ -341,6 +363,7 @@ class IntakeService:
                 case_number=case,
                 link=link,
                 service_notice=self._notice(record, OutcomeKind.JOINED_CASE, case_number=case),
+                acknowledged_via=self._ack_via(record),
             )
         assert link.disposition is CaseDisposition.REPEAT_AFTER_COMPLIANCE, link.disposition
         reason = REASON_REPEAT_AFTER_COMPLIANCE.format(case=case)
@@ -378,7 +401,7 @@ class IntakeService:
         event = DomainEvent(
             event_type="complaint.received",
             case_number=record.case_number or None,
-            event_id=str(uuid.uuid5(_MESSAGE_NAMESPACE, f"{record.id}:received")),
+            event_id=str(uuid.uuid5(MESSAGE_NAMESPACE, f"{record.id}:received")),
             occurred_at=record.updated_at,
             # Counts for the monthly Council report (policy 6.5.11): type, channel, outcome.
             data={
@@ -394,6 +417,11 @@ class IntakeService:
                 "matrix_version": record.matrix_version,
                 "received_at": record.received_at.isoformat(),
                 "restricted": record.restricted,
+                "acknowledgement_due": _iso_or_none(record.acknowledgement_due),
+                "acknowledged_at": _iso_or_none(record.acknowledged_at),
+                "first_inspection_due": _iso_or_none(record.first_inspection_due),
+                "resolution_due": _iso_or_none(record.resolution_due),
+                "sla_version": record.sla_version or None,
             },
         )
         messages = [OutboxMessage(event.subject, event.to_json(), event.event_id)]
@@ -404,7 +432,7 @@ class IntakeService:
                 OutboxMessage(
                     SUBJECT_311_UPDATES,
                     to_open311(public_view(record)),
-                    str(uuid.uuid5(_MESSAGE_NAMESPACE, f"{record.id}:311-outcome")),
+                    str(uuid.uuid5(MESSAGE_NAMESPACE, f"{record.id}:311-outcome")),
                 )
             )
         return messages
@@ -432,7 +460,7 @@ class IntakeService:
             return []
         body = to_open311(public_view(record))
         key = f"{record.id}:311-status:{record.case_status}:{record.updated_at.isoformat()}"
-        return [OutboxMessage(SUBJECT_311_UPDATES, body, str(uuid.uuid5(_MESSAGE_NAMESPACE, key)))]
+        return [OutboxMessage(SUBJECT_311_UPDATES, body, str(uuid.uuid5(MESSAGE_NAMESPACE, key)))]
 
     async def resume_unfinished(self, older_than_seconds: float = 120.0, limit: int = 100) -> int:
         """Finish complaints whose processing stopped part-way (a crash on a channel with no
@@ -487,7 +515,13 @@ class IntakeService:
 
     async def service_definition(self, service_code: str) -> ServiceDefinition:
         matrix = await self.matrix_in_force()
-        entry = matrix.require(service_code.strip())
+        code = service_code.strip()
+        referral = self.referrals.get(code) if matrix.get(code) is None else None
+        if referral is not None:  # policy 6.5.9: offered so it can be referred
+            return ServiceDefinition(
+                entry=referral.as_entry(), matrix_version=matrix.label, attributes=ATTRIBUTES
+            )
+        entry = matrix.require(code)
         return ServiceDefinition(entry=entry, matrix_version=matrix.label, attributes=ATTRIBUTES)
 
     # ------------------------------------------------------------------ staff actions
@@ -531,7 +565,24 @@ class IntakeService:
             raise InvalidArgument(FieldViolation("reason", "is required, at most 200 characters", "4.2"))
         stored = await self.matrices.declare_closure_day(ClosureDay(parsed, reason, caller.subject))
         self.reference.invalidate()
+        moved = await self.reschedule_acknowledgements(stored.day)
+        log.info("closure day declared", extra={"day": stored.day.isoformat(), "rescheduled": moved})
         return stored
+
+    async def reschedule_acknowledgements(self, day: date) -> int:
+        """A closure day is not a business day (policy 4.2), so every acknowledgement still
+        pending whose due date is on or after it moves out by that day, as does its first
+        inspection target; returns how many moved."""
+        calendar = await self.reference.calendar()
+        start = datetime.combine(day, time.min, tzinfo=self.tz)
+        changes: list[Reschedule] = []
+        for record in await self.complaints.pending_acknowledgements(start):
+            due = self.sla.due(record.priority, record.received_at, calendar)
+            if due.acknowledge != record.acknowledgement_due:
+                changes.append(Reschedule(record.id, due.acknowledge, due.first_inspection))
+        if changes:
+            await self.complaints.reschedule(changes)
+        return len(changes)
 
     async def closure_days(self, start: str = "", end: str = "") -> list[ClosureDay]:
         return await self.matrices.closure_days(
@@ -563,6 +614,10 @@ class IntakeService:
             extra={"service_request_id": record.service_request_id, "actor": caller.subject},
         )
         return read
+
+
+def _iso_or_none(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _sha256(text: str) -> str:

@@ -9,17 +9,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from services.intake.domain.dead_letter import DeadLetter, DeadLetterOriginal
 from services.intake.domain.matrix import MatrixVersion
 from services.intake.domain.model import (
     CaseDisposition,
     ComplainantIdentity,
     ComplaintRecord,
     Location,
+    MarkKind,
     OutcomeKind,
     Priority,
     ReasonCode,
 )
-from workflows.contracts import CaseLifecycleInput
+from workflows.contracts import AcknowledgementRecorded, CaseLifecycleInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,9 @@ class NewComplaint:
     acknowledgement_due: datetime | None
     identity: ComplainantIdentity
     description: str
+    first_inspection_due: datetime | None = None
+    resolution_due: datetime | None = None
+    sla_version: str = ""
 
     def __repr__(self) -> str:
         return f"NewComplaint(id={self.id!r}, service_code={self.service_code!r}, channel={self.channel!r})"
@@ -67,6 +72,9 @@ class Finish:
     referred_to: str = ""
     link: CaseLink | None = None  # what the cases service answered, when it was asked
     workflow_started: bool = False
+    # Set when the outcome itself is the acknowledgement, sent back on the channel at once
+    # (policy 6.5.5; portal, 311, email): how it went out.
+    acknowledged_via: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +128,42 @@ class ClosureDay:
     declared_by: str
 
 
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A staff marking as frivolous or vexatious, with what the complaint becomes."""
+
+    kind: MarkKind
+    reason: str  # the staff's reason, staff-only
+    by: str
+    at: datetime
+    outcome_reason: str
+    service_notice: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reschedule:
+    complaint_id: str
+    acknowledgement_due: datetime
+    first_inspection_due: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewDeadLetter:
+    id: str
+    msg_key: str
+    stream_sequence: int | None
+    external_request_id: str
+    subject: str
+    reason: str
+    violations: tuple[dict[str, str | None], ...]
+    deliveries: int
+    body: bytes
+    headers: dict[str, str]
+
+    def __repr__(self) -> str:
+        return f"NewDeadLetter(id={self.id!r}, msg_key={self.msg_key!r})"
+
+
 class ComplaintRepository(Protocol):
     async def record(
         self, new: NewComplaint, finish: Finish | None, messages: MessageBuilder
@@ -169,6 +213,68 @@ class ComplaintRepository(Protocol):
     ) -> VaultRead | None:
         """Decrypt one complainant's identity and write the audit record, atomically."""
         ...
+
+    # -- acknowledgements (policy 4.2, 6.5.5)
+
+    async def record_acknowledgement(
+        self, complaint_id: str, sent_at: datetime, via: str, by: str
+    ) -> tuple[ComplaintRecord, bool]:
+        """Record that the acknowledgement went out; only the first recording is written
+        (``False`` and the stored complaint when one exists)."""
+        ...
+
+    async def unsignalled_acknowledgements(self, limit: int) -> list[ComplaintRecord]:
+        """Acknowledged complaints on a case whose workflow has not been told yet."""
+        ...
+
+    async def mark_signalled(self, complaint_ids: Sequence[str], at: datetime) -> None: ...
+
+    async def raise_overdue_alerts(
+        self, now: datetime, limit: int, messages: MessageBuilder
+    ) -> list[ComplaintRecord]:
+        """Valid complaints past their acknowledgement due time without one and not yet
+        alerted: mark them alerted and write ``messages`` for each, in one transaction
+        (so each complaint is alerted once)."""
+        ...
+
+    async def overdue_acknowledgements(self, now: datetime, limit: int) -> list[ComplaintRecord]: ...
+
+    async def pending_acknowledgements(self, due_from: datetime) -> list[ComplaintRecord]:
+        """Complaints still to be acknowledged whose due time is at or after ``due_from``."""
+        ...
+
+    async def reschedule(self, changes: Sequence[Reschedule]) -> None: ...
+
+    # -- frivolous / vexatious (policy 4.4, 4.11)
+
+    async def mark(
+        self, complaint_id: str, mark: Mark, messages: MessageBuilder
+    ) -> tuple[ComplaintRecord, bool]:
+        """End a complaint on a case as rejected with the staff's marking, and decide in
+        the same transaction whether its case rests on it alone (``case_rejection_pending``).
+        Only the first marking is written (``False`` and the stored complaint otherwise)."""
+        ...
+
+    async def pending_case_rejections(self, limit: int) -> list[ComplaintRecord]: ...
+
+    async def clear_case_rejection(self, complaint_id: str) -> None: ...
+
+
+class DeadLetterRepository(Protocol):
+    async def add(self, new: NewDeadLetter) -> tuple[DeadLetter, bool]:
+        """Store the original (encrypted); idempotent on ``msg_key``: a second call returns
+        the stored dead letter with ``False``."""
+        ...
+
+    async def list(self, status: str, limit: int) -> list[DeadLetter]: ...
+
+    async def read(
+        self, dead_letter_id: str, actor_subject: str, actor_roles: Sequence[str], purpose: str, action: str
+    ) -> DeadLetterOriginal | None:
+        """Decrypt one original and write the audit record, atomically."""
+        ...
+
+    async def mark_resubmitted(self, dead_letter_id: str, service_request_id: str, by: str) -> DeadLetter: ...
 
 
 class MatrixRepository(Protocol):
@@ -222,4 +328,16 @@ class WorkflowPort(Protocol):
     async def start_case_workflow(self, payload: CaseLifecycleInput) -> None:
         """Idempotent: a workflow already running (or finished) for the case is fine.
         Raises ``Unavailable`` when Temporal cannot be reached."""
+        ...
+
+    async def signal_acknowledgement(self, case_number: str, signal: AcknowledgementRecorded) -> bool:
+        """Tell the case workflow the acknowledgement went out. ``False`` when there is no
+        running workflow to tell (closed); raises ``Unavailable`` to retry later."""
+        ...
+
+    async def reject_case(self, case_number: str, kind: MarkKind, complaint_id: str, actor: str) -> str:
+        """Close the case through its workflow because its only complaint was found
+        frivolous/vexatious: rejected while still received, else dismissed. Returns
+        "closed", "already_closed", "no_workflow" or "refused: <why>"; raises
+        ``Unavailable`` to retry later."""
         ...

@@ -102,9 +102,9 @@ async def test_311_message_gets_a_case_a_workflow_and_an_outcome(intake: IntakeH
     assert not any(p.encode() in raw for p in PII)
 
 
-async def test_bad_messages_go_to_the_dlq_with_original_and_reason(intake: IntakeHarness) -> None:
+async def test_bad_messages_go_to_the_dlq_with_the_reason_and_no_identity(intake: IntakeHarness) -> None:
     dlq = await listen(intake, SUBJECT_311_DLQ)
-    await publish(intake, b"{this is not json", "NYC-BAD-1")
+    await publish(intake, b"{this is not json, Canary-Ada", "NYC-BAD-1")
     bad = message("NYC-BAD-2", description="", lat=123.0)
     await publish(intake, bad, "NYC-BAD-2")
 
@@ -112,16 +112,21 @@ async def test_bad_messages_go_to_the_dlq_with_original_and_reason(intake: Intak
         m["body"]["external_request_id"]: m for m in [await next_message(dlq), await next_message(dlq)]
     }
     not_json = letters["NYC-BAD-1"]["body"]
-    assert not_json["original"] == "{this is not json"
+    assert "original" not in not_json and not_json["size_bytes"] == len(b"{this is not json, Canary-Ada")
     assert not_json["reason"].startswith("body: is not valid UTF-8 JSON")
     invalid = letters["NYC-BAD-2"]["body"]
-    assert json.loads(invalid["original"]) == bad
+    assert invalid["original"]["service_request_id"] == "NYC-BAD-2"
+    assert invalid["original"]["first_name"].startswith("[withheld")
     fields = {v["field"]: v for v in invalid["violations"]}
     assert fields["description"]["policy"] == "6.5.3"
     assert "lat" in fields
     assert "description: is required" in invalid["reason"]
     assert "description" in letters["NYC-BAD-2"]["headers"]["Bylaw-Dlq-Reason"]
+    # Policy 6.3: the DLQ subject carries none of the complainant's identity.
+    for letter in letters.values():
+        assert not any(p in json.dumps(letter) for p in PII)
     assert await count(intake, orm.complaints) == 0  # nothing recorded for malformed input
+    assert await count(intake, orm.dead_letters) == 2  # the originals, kept encrypted
 
 
 async def test_redelivery_of_a_311_id_creates_nothing_new(

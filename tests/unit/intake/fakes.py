@@ -6,6 +6,7 @@ call that finishes a complaint."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,25 +24,42 @@ from services.intake.domain.model import (
     CaseDisposition,
     ComplainantIdentity,
     ComplaintRecord,
+    MarkKind,
     OutcomeKind,
     ProcessingState,
 )
 from services.intake.domain.public import open311_status
+from services.intake.domain.dead_letter import DeadLetter, DeadLetterOriginal
+from services.intake.domain.referral import ReferralService, parse_referral_services
+from services.intake.domain.sla import SlaTargets, parse_sla_targets
 from services.intake.service_layer.ports import (
     CaseLink,
     CaseStatusChange,
     ClosureDay,
     ComplaintQuery,
     Finish,
+    Mark,
     MessageBuilder,
     NewComplaint,
+    NewDeadLetter,
     OpenCaseCommand,
     OutboxMessage,
+    Reschedule,
     VaultRead,
 )
-from workflows.contracts import CaseLifecycleInput
+from workflows.contracts import AcknowledgementRecorded, CaseLifecycleInput
 
 MATRIX_CSV = Path(__file__).resolve().parents[3] / "config" / "service_level_matrix.csv"
+SLA_YAML = MATRIX_CSV.parent / "sla_targets.yaml"
+REFERRALS_YAML = MATRIX_CSV.parent / "referral_services.yaml"
+
+
+def shipped_sla() -> SlaTargets:
+    return parse_sla_targets(SLA_YAML.read_text())
+
+
+def shipped_referrals() -> dict[str, ReferralService]:
+    return parse_referral_services(REFERRALS_YAML.read_text(), seed_matrix().entries)
 
 
 def seed_matrix() -> MatrixVersion:
@@ -97,6 +115,9 @@ class FakeComplaintRepository:
             written_confirmation_required=new.written_confirmation_required,
             follow_up=new.follow_up,
             entered_by=new.entered_by,
+            first_inspection_due=new.first_inspection_due,
+            resolution_due=new.resolution_due,
+            sla_version=new.sla_version,
         )
         if finish is not None:
             record = self._finished(record, finish)
@@ -125,6 +146,9 @@ class FakeComplaintRepository:
             case_number=finish.case_number,
             referred_to=finish.referred_to,
             updated_at=datetime.now(UTC),
+            acknowledged_at=record.acknowledged_at
+            or (datetime.now(UTC) if finish.acknowledged_via else None),
+            acknowledged_via=record.acknowledged_via or finish.acknowledged_via,
         )
 
     async def link_case(self, complaint_id: str, link: CaseLink) -> ComplaintRecord:
@@ -229,6 +253,164 @@ class FakeComplaintRepository:
         self.vault_reads.append((service_request_id, actor_subject, tuple(actor_roles), purpose))
         return VaultRead(record, identity, description)
 
+    # -- acknowledgements
+
+    async def record_acknowledgement(
+        self, complaint_id: str, sent_at: datetime, via: str, by: str
+    ) -> tuple[ComplaintRecord, bool]:
+        record = self.records[complaint_id]
+        if record.acknowledged_at is not None:
+            return record, False
+        record = dataclasses.replace(
+            record, acknowledged_at=sent_at, acknowledged_via=via, acknowledged_by=by
+        )
+        self.records[complaint_id] = record
+        return record, True
+
+    async def unsignalled_acknowledgements(self, limit: int) -> list[ComplaintRecord]:
+        return [
+            r
+            for r in self.records.values()
+            if r.acknowledged_at is not None
+            and r.ack_signalled_at is None
+            and r.state is ProcessingState.DONE
+            and r.case_number
+        ][:limit]
+
+    async def mark_signalled(self, complaint_ids: Sequence[str], at: datetime) -> None:
+        for i in complaint_ids:
+            self.records[i] = dataclasses.replace(self.records[i], ack_signalled_at=at)
+
+    @staticmethod
+    def _is_overdue(r: ComplaintRecord, now: datetime) -> bool:
+        return (
+            r.acknowledged_at is None
+            and r.acknowledgement_due is not None
+            and r.acknowledgement_due < now
+            and (r.outcome is None or r.on_case)
+        )
+
+    async def raise_overdue_alerts(
+        self, now: datetime, limit: int, messages: MessageBuilder
+    ) -> list[ComplaintRecord]:
+        alerted = []
+        for r in sorted(self.records.values(), key=lambda r: r.acknowledgement_due or now):
+            if len(alerted) >= limit:
+                break
+            if self._is_overdue(r, now) and r.ack_overdue_alerted_at is None:
+                r = dataclasses.replace(r, ack_overdue_alerted_at=now)
+                self.records[r.id] = r
+                self.outbox.extend(messages(r))
+                alerted.append(r)
+        return alerted
+
+    async def overdue_acknowledgements(self, now: datetime, limit: int) -> list[ComplaintRecord]:
+        found = [r for r in self.records.values() if self._is_overdue(r, now)]
+        found.sort(key=lambda r: (r.acknowledgement_due or now, r.service_request_id))
+        return found[:limit]
+
+    async def pending_acknowledgements(self, due_from: datetime) -> list[ComplaintRecord]:
+        return [
+            r
+            for r in self.records.values()
+            if r.acknowledged_at is None
+            and r.acknowledgement_due is not None
+            and r.acknowledgement_due >= due_from
+        ]
+
+    async def reschedule(self, changes: Sequence[Reschedule]) -> None:
+        for change in changes:
+            record = self.records[change.complaint_id]
+            if record.acknowledged_at is None:
+                self.records[record.id] = dataclasses.replace(
+                    record,
+                    acknowledgement_due=change.acknowledgement_due,
+                    first_inspection_due=change.first_inspection_due or record.first_inspection_due,
+                )
+
+    # -- frivolous / vexatious
+
+    async def mark(
+        self, complaint_id: str, mark: Mark, messages: MessageBuilder
+    ) -> tuple[ComplaintRecord, bool]:
+        record = self.records[complaint_id]
+        if record.marked_kind is not None or not record.on_case:
+            return record, False
+        others_live = any(
+            r.id != record.id and r.case_number == record.case_number and r.on_case
+            for r in self.records.values()
+        )
+        record = dataclasses.replace(
+            record,
+            outcome=OutcomeKind.REJECTED,
+            reason=mark.outcome_reason,
+            reason_code=mark.kind.reason_code,
+            service_notice=mark.service_notice,
+            marked_kind=mark.kind,
+            marked_reason=mark.reason,
+            marked_by=mark.by,
+            marked_at=mark.at,
+            case_rejection_pending=bool(record.case_number) and not others_live,
+            updated_at=mark.at,
+        )
+        self.records[record.id] = record
+        self.outbox.extend(messages(record))
+        return record, True
+
+    async def pending_case_rejections(self, limit: int) -> list[ComplaintRecord]:
+        return [r for r in self.records.values() if r.case_rejection_pending][:limit]
+
+    async def clear_case_rejection(self, complaint_id: str) -> None:
+        self.records[complaint_id] = dataclasses.replace(
+            self.records[complaint_id], case_rejection_pending=False
+        )
+
+
+class FakeDeadLetters:
+    def __init__(self) -> None:
+        self.letters: dict[str, tuple[DeadLetter, bytes, dict[str, str]]] = {}
+        self.by_key: dict[str, str] = {}
+        self.reads: list[tuple[str, str, str, str]] = []
+
+    async def add(self, new: NewDeadLetter) -> tuple[DeadLetter, bool]:
+        if new.msg_key in self.by_key:
+            return self.letters[self.by_key[new.msg_key]][0], False
+        letter = DeadLetter(
+            id=new.id,
+            external_request_id=new.external_request_id,
+            reason=new.reason,
+            violations=new.violations,
+            stream_sequence=new.stream_sequence,
+            deliveries=new.deliveries,
+            failed_at=datetime.now(UTC),
+            status="open",
+            size_bytes=len(new.body),
+            sha256=hashlib.sha256(new.body).hexdigest(),
+        )
+        self.letters[new.id] = (letter, new.body, dict(new.headers))
+        self.by_key[new.msg_key] = new.id
+        return letter, True
+
+    async def list(self, status: str, limit: int) -> list[DeadLetter]:
+        return [d for d, _, _ in self.letters.values() if not status or d.status == status][:limit]
+
+    async def read(
+        self, dead_letter_id: str, actor_subject: str, actor_roles: Sequence[str], purpose: str, action: str
+    ) -> DeadLetterOriginal | None:
+        if dead_letter_id not in self.letters:
+            return None
+        letter, body, headers = self.letters[dead_letter_id]
+        self.reads.append((dead_letter_id, actor_subject, purpose, action))
+        return DeadLetterOriginal(letter, body, headers)
+
+    async def mark_resubmitted(self, dead_letter_id: str, service_request_id: str, by: str) -> DeadLetter:
+        letter, body, headers = self.letters[dead_letter_id]
+        letter = dataclasses.replace(
+            letter, status="resubmitted", resubmitted_as=service_request_id, resubmitted_by=by
+        )
+        self.letters[dead_letter_id] = (letter, body, headers)
+        return letter
+
 
 class FakeMatrixRepository:
     def __init__(self, versions: Sequence[MatrixVersion] = ()) -> None:
@@ -298,9 +480,29 @@ class FakeWorkflows:
         self.started: dict[str, CaseLifecycleInput] = {}
         self.calls = 0
         self.down = False
+        self.signals: list[tuple[str, AcknowledgementRecorded]] = []
+        self.closed: dict[str, tuple[MarkKind, str, str]] = {}
 
     async def start_case_workflow(self, payload: CaseLifecycleInput) -> None:
         self.calls += 1
         if self.down:
             raise Unavailable("temporal: UNAVAILABLE")
         self.started.setdefault(payload.case_number, payload)
+
+    async def signal_acknowledgement(self, case_number: str, signal: AcknowledgementRecorded) -> bool:
+        if self.down:
+            raise Unavailable("temporal: UNAVAILABLE")
+        if case_number not in self.started or case_number in self.closed:
+            return False
+        self.signals.append((case_number, signal))
+        return True
+
+    async def reject_case(self, case_number: str, kind: MarkKind, complaint_id: str, actor: str) -> str:
+        if self.down:
+            raise Unavailable("temporal: UNAVAILABLE")
+        if case_number not in self.started:
+            return "no_workflow"
+        if case_number in self.closed:
+            return "already_closed"
+        self.closed[case_number] = (kind, complaint_id, actor)
+        return "closed"

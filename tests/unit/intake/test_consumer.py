@@ -5,6 +5,7 @@ place within a concurrently processed batch (DESIGN.md §3)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -16,7 +17,10 @@ from services.common.messaging import SUBJECT_311_DLQ, SUBJECT_311_REQUESTS
 from services.intake.domain.model import Submission
 from services.intake.entrypoints.case_events import CaseStatusFollower
 from services.intake.entrypoints.nats_consumer import Complaints311Consumer, backoff
+from services.intake.entrypoints.open311_message import decode_311
+from services.intake.service_layer.dead_letters import DeadLetters
 from services.intake.service_layer.ports import CaseStatusChange
+from tests.unit.intake.fakes import FakeDeadLetters
 from tests.unit.intake.test_open311_message import encode
 
 
@@ -76,47 +80,112 @@ class FakeService:
             self.running -= 1
 
 
+class FakeEraser:
+    def __init__(self) -> None:
+        self.queued: list[int] = []
+
+    def erase_soon(self, seq: int) -> None:
+        self.queued.append(seq)
+
+
+@dataclass
+class Harness:
+    consumer: Complaints311Consumer
+    vault: FakeDeadLetters
+    eraser: FakeEraser
+
+
+def harness(service: FakeService, js: FakeJetStream | None = None, **kw: Any) -> Harness:
+    vault, eraser = FakeDeadLetters(), FakeEraser()
+    # The sink only records; resubmission (which needs the intake service) is not used here.
+    sink = DeadLetters(vault, None, decode_311)  # type: ignore[arg-type]
+    c = Complaints311Consumer(js or FakeJetStream(), service, sink, eraser=eraser, **kw)  # type: ignore[arg-type]
+    return Harness(c, vault, eraser)
+
+
 def consumer(service: FakeService, js: FakeJetStream | None = None, **kw: Any) -> Complaints311Consumer:
-    return Complaints311Consumer(js or FakeJetStream(), service, **kw)  # type: ignore[arg-type]
+    return harness(service, js, **kw).consumer
 
 
-async def test_valid_message_is_acked_after_processing() -> None:
+async def test_valid_message_is_acked_after_processing_then_erased() -> None:
     service, js = FakeService(), FakeJetStream()
-    c = consumer(service, js)
-    msg = FakeMsg(encode())
-    await c.process_batch([msg])  # type: ignore[list-item]
+    h = harness(service, js)
+    msg = FakeMsg(encode(), seq=5)
+    await h.consumer.process_batch([msg])  # type: ignore[list-item]
     assert service.order == ["NYC-61234567"]
     assert msg.acked and msg.naks == [] and js.published == []
+    # The request carries identity: once processed it is erased from the stream (6.3).
+    assert h.eraser.queued == [5]
 
 
-async def test_bad_json_goes_to_the_dlq_with_the_original_and_is_acked() -> None:
+async def test_bad_json_goes_to_the_dlq_as_size_and_digest_only_and_is_acked() -> None:
     service, js = FakeService(), FakeJetStream()
-    msg = FakeMsg(b"{broken", seq=17, headers={"Nats-Msg-Id": "NYC-9"})
-    await consumer(service, js).process_batch([msg])  # type: ignore[list-item]
+    h = harness(service, js)
+    raw = b'{broken "first_name": "Ada", "phone": "613-555-0100"'
+    msg = FakeMsg(raw, seq=17, headers={"Nats-Msg-Id": "NYC-9"})
+    await h.consumer.process_batch([msg])  # type: ignore[list-item]
     assert service.order == []
     ((subject, body, headers),) = js.published
     assert subject == SUBJECT_311_DLQ
-    assert body["original"] == "{broken"
+    # Not JSON, so it cannot be redacted field by field: size and SHA-256 only (policy 6.3).
+    assert "original" not in body and "Ada" not in json.dumps(body) and "613-555" not in json.dumps(body)
+    assert body["size_bytes"] == len(raw) and body["sha256"] == hashlib.sha256(raw).hexdigest()
+    (dead_id,) = h.vault.letters
+    assert dead_id in body["original_withheld"] and body["dead_letter_id"] == dead_id
+    assert h.vault.letters[dead_id][1] == raw  # the full original is vaulted
     assert body["reason"].startswith("body: is not valid UTF-8 JSON")
     assert body["external_request_id"] == "NYC-9"
     assert body["stream_sequence"] == 17
-    assert headers["Nats-Msg-Id"] == "dlq-17"
-    assert msg.acked
+    assert headers["Nats-Msg-Id"] == f"dlq-{dead_id}"
+    assert msg.acked and h.eraser.queued == [17]
 
 
-async def test_validation_failure_names_field_rule_and_policy_in_the_dlq() -> None:
+async def test_validation_failure_names_field_rule_and_policy_and_withholds_identity() -> None:
     error = InvalidArgument([FieldViolation("description", "is required: a brief description", "6.5.3")])
     js = FakeJetStream()
-    msg = FakeMsg(encode())
-    await consumer(FakeService(error), js).process_batch([msg])  # type: ignore[list-item]
+    h = harness(FakeService(error), js)
+    msg = FakeMsg(encode(), headers={"Nats-Msg-Id": "NYC-61234567", "X-Sender-Note": "Ada called"})
+    await h.consumer.process_batch([msg])  # type: ignore[list-item]
     ((_, body, headers),) = js.published
     assert body["violations"] == [
         {"field": "description", "rule": "is required: a brief description", "policy": "6.5.3"}
     ]
     assert body["reason"] == "description: is required: a brief description (policy 6.5.3)"
-    assert json.loads(body["original"])["service_request_id"] == "NYC-61234567"
+    original = body["original"]
+    assert original["service_request_id"] == "NYC-61234567" and original["service_code"] == "noise"
+    (dead_id,) = h.vault.letters
+    for name in ("first_name", "last_name", "email", "phone", "complainant_address", "description"):
+        assert original[name].startswith("[withheld") and dead_id in original[name], name
+    text = json.dumps(body)
+    for value in ("Ada", "Lovelace", "ada@example.org", "613-555-0100", "1 Main St"):
+        assert value not in text, value
+    assert body["original_headers"] == {"Nats-Msg-Id": "NYC-61234567"}
     assert "description" in headers["Bylaw-Dlq-Reason"]
+    assert json.loads(h.vault.letters[dead_id][1]) == json.loads(encode())
     assert msg.acked
+
+
+async def test_redelivered_bad_message_is_one_dead_letter() -> None:
+    error = InvalidArgument([FieldViolation("service_code", "unknown")])
+    js = FakeJetStream()
+    h = harness(FakeService(error), js)
+    for delivered in (1, 2):
+        await h.consumer.process_batch([FakeMsg(encode(), seq=8, delivered=delivered)])  # type: ignore[list-item]
+    assert len(h.vault.letters) == 1
+    assert js.published[0][2]["Nats-Msg-Id"] == js.published[1][2]["Nats-Msg-Id"]
+
+
+async def test_dead_letter_vault_failure_naks_instead_of_dropping() -> None:
+    js = FakeJetStream()
+    h = harness(FakeService(), js)
+
+    async def broken(new: Any) -> Any:
+        raise ConnectionError("database down")
+
+    h.vault.add = broken  # type: ignore[method-assign]
+    msg = FakeMsg(b"not json", seq=3)
+    await h.consumer.process_batch([msg])  # type: ignore[list-item]
+    assert not msg.acked and msg.naks == [1.0] and js.published == [] and h.eraser.queued == []
 
 
 async def test_dependency_down_naks_with_delay_and_never_dead_letters() -> None:
@@ -144,8 +213,10 @@ async def test_dlq_publish_failure_naks_instead_of_dropping() -> None:
     js = FakeJetStream()
     js.fail = True
     msg = FakeMsg(b"not json")
-    await consumer(FakeService(), js).process_batch([msg])  # type: ignore[list-item]
+    h = harness(FakeService(), js)
+    await h.consumer.process_batch([msg])  # type: ignore[list-item]
     assert not msg.acked and msg.naks == [1.0]
+    assert h.eraser.queued == []  # never erased before it is safely dead-lettered
 
 
 async def test_batch_is_concurrent_within_the_bound_and_ordered_per_place() -> None:

@@ -30,6 +30,8 @@ from tests.unit.intake.fakes import (
     FakeMatrixRepository,
     FakeWorkflows,
     seed_matrix,
+    shipped_referrals,
+    shipped_sla,
 )
 from tests.unit.intake.test_validation import make, who
 
@@ -56,7 +58,14 @@ def world() -> World:
     cases = FakeCases()
     workflows = FakeWorkflows()
     service = IntakeService(
-        repo, matrices, ReferenceData(matrices, "America/Toronto"), cases, workflows, clock=lambda: NOW
+        repo,
+        matrices,
+        ReferenceData(matrices, "America/Toronto"),
+        cases,
+        workflows,
+        sla=shipped_sla(),
+        referrals=shipped_referrals(),
+        clock=lambda: NOW,
     )
     return World(service, repo, matrices, cases, workflows)
 
