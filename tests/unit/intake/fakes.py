@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from services.common.errors import Unavailable
+from services.intake.domain.dead_letter import DeadLetter, DeadLetterOriginal
 from services.intake.domain.matrix import (
     SEED_COUNCIL_RESOLUTION,
     SEED_EFFECTIVE_DATE,
@@ -29,7 +30,6 @@ from services.intake.domain.model import (
     ProcessingState,
 )
 from services.intake.domain.public import open311_status
-from services.intake.domain.dead_letter import DeadLetter, DeadLetterOriginal
 from services.intake.domain.referral import ReferralService, parse_referral_services
 from services.intake.domain.sla import SlaTargets, parse_sla_targets
 from services.intake.service_layer.ports import (
