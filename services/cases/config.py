@@ -8,15 +8,21 @@ the system-wide :class:`services.common.settings.Settings`.
   (policy 6.6.3).
 - ``BYLAW_CASES_REMEDIATION_PAYMENT_DAYS`` (30): the payment period of a remediation invoice;
   a balance unpaid after it is added to the tax roll (policy 6.7.9; Municipal Act s.446).
+- ``BYLAW_CASES_CHECKLISTS_DIR`` (``config/checklists``): the by-law-specific inspection
+  checklists (seed spec 2.2), one YAML file each.
+- ``BYLAW_CASES_SET_FINES_FILE`` (``config/set_fines.yaml``): Part I set fines and
+  administrative monetary penalties an officer picks by code.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.cases.adapters.reference import DEFAULT_CHECKLISTS_DIR, DEFAULT_SET_FINES
 from services.cases.service_layer.remediation import RemediationPolicy
 from services.cases.service_layer.services import CasesPolicy
 
@@ -27,6 +33,8 @@ class CasesSettings(BaseSettings):
     match_radius_m: float = Field(default=25.0, gt=0, le=500)
     repeat_lookback_days: int = Field(default=180, ge=0, le=3650)
     remediation_payment_days: int = Field(default=30, ge=1, le=365)
+    checklists_dir: Path = DEFAULT_CHECKLISTS_DIR
+    set_fines_file: Path = DEFAULT_SET_FINES
 
     def policy(self, timezone: str) -> CasesPolicy:
         return CasesPolicy(

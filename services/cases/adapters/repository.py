@@ -311,6 +311,8 @@ class SqlCaseRepository(CaseRepository):
             channel=row.channel,
             closed_at=row.closed_at,
             compliance_confirmed_at=row.compliance_confirmed_at,
+            department=row.department,
+            compliance_deadline=row.compliance_deadline,
         )
 
     async def _one(self, stmt: Select[CaseRow, PropertyRow]) -> Case | None:
@@ -380,6 +382,8 @@ class SqlCaseRepository(CaseRepository):
             "updated_at": case.updated_at,
             "closed_at": case.closed_at,
             "compliance_confirmed_at": case.compliance_confirmed_at,
+            "department": case.department or "BE",
+            "compliance_deadline": case.compliance_deadline,
         }
 
     async def add(self, case: Case) -> None:
@@ -538,6 +542,8 @@ class SqlCaseRepository(CaseRepository):
             out.append(CaseRow.assigned_officer_id == where.assigned_officer_id)
         if where.service_code:
             out.append(CaseRow.service_code == where.service_code)
+        if where.department:
+            out.append(CaseRow.department == where.department)
         if not where.include_restricted:
             out.append(CaseRow.restricted.is_(False))
         return out

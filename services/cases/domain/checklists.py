@@ -194,13 +194,13 @@ def assess(
                 )
             )
         elif finding.item_id in seen:
-            violations.append(
-                FieldViolation(f"{where}.item_id", f"{finding.item_id!r} is answered twice")
-            )
+            violations.append(FieldViolation(f"{where}.item_id", f"{finding.item_id!r} is answered twice"))
         seen.setdefault(finding.item_id, index)
         if finding.result not in {r.value for r in FindingResult}:
             violations.append(
-                FieldViolation(f"{where}.result", f"unknown result {finding.result!r}; one of {known_results}")
+                FieldViolation(
+                    f"{where}.result", f"unknown result {finding.result!r}; one of {known_results}"
+                )
             )
         elif finding.result == FindingResult.NON_COMPLIANT and not finding.note.strip():
             violations.append(
@@ -233,7 +233,9 @@ def assess(
             sections.append(item.section)
     return Assessment(
         findings=tuple(
-            Finding(f.item_id, f.result, f.note.strip(), tuple(e.strip() for e in f.evidence_ids if e.strip()))
+            Finding(
+                f.item_id, f.result, f.note.strip(), tuple(e.strip() for e in f.evidence_ids if e.strip())
+            )
             for f in ordered
         ),
         violation_found=bool(failed),

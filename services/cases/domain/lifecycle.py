@@ -71,7 +71,9 @@ NUMBER_PREFIX: dict[ActionKind, str] = {
 }
 
 # Actions whose notice gives a reasonable time to comply (policy 6.7.4 b).
-DEADLINE_REQUIRED = frozenset({ActionKind.EDUCATION, ActionKind.COMPLIANCE_NOTICE, ActionKind.ORDER_TO_COMPLY})
+DEADLINE_REQUIRED = frozenset(
+    {ActionKind.EDUCATION, ActionKind.COMPLIANCE_NOTICE, ActionKind.ORDER_TO_COMPLY}
+)
 # A ticket or penalty may also set a date by which the contravention must stop.
 DEADLINE_ALLOWED = DEADLINE_REQUIRED | {ActionKind.TICKET, ActionKind.AMP}
 FINED = frozenset({ActionKind.TICKET, ActionKind.AMP})
@@ -232,7 +234,11 @@ def schedule_violations(
 
 
 def action_violations(
-    action: str, comply_by: datetime | None, occurred_at: datetime, details: str, deviation_reason: str,
+    action: str,
+    comply_by: datetime | None,
+    occurred_at: datetime,
+    details: str,
+    deviation_reason: str,
     justification: str,
 ) -> list[FieldViolation]:
     out: list[FieldViolation] = []
@@ -242,7 +248,9 @@ def action_violations(
         options = ", ".join(k.value for k in ActionKind)
         return [FieldViolation("action", f"unknown enforcement action {action!r}; one of {options}", "6.2.2")]
     if kind in DEADLINE_REQUIRED and comply_by is None:
-        out.append(FieldViolation("comply_by", f"a {kind.value} gives a reasonable time to comply", "6.7.4 b"))
+        out.append(
+            FieldViolation("comply_by", f"a {kind.value} gives a reasonable time to comply", "6.7.4 b")
+        )
     if comply_by is not None and kind not in DEADLINE_ALLOWED:
         out.append(FieldViolation("comply_by", f"a {kind.value} does not set a compliance deadline"))
     if comply_by is not None and comply_by <= occurred_at:
@@ -251,7 +259,9 @@ def action_violations(
         out.append(FieldViolation("details", "deciding to take no action records why", "6.2.2 g"))
     if justification.strip() and not deviation_reason.strip():
         out.append(
-            FieldViolation("deviation_reason", "a departure from the usual path is explained to the person", "6.4.7")
+            FieldViolation(
+                "deviation_reason", "a departure from the usual path is explained to the person", "6.4.7"
+            )
         )
     return out
 
@@ -293,7 +303,9 @@ def deadline_change_violations(
             out.append(FieldViolation("deadline", "a shortened deadline still lies ahead", "6.7.7"))
         if not reason.strip():
             out.append(
-                FieldViolation("reason", "a time limit is shortened only for a recorded extraordinary reason", "6.7.7")
+                FieldViolation(
+                    "reason", "a time limit is shortened only for a recorded extraordinary reason", "6.7.7"
+                )
             )
         if contact_attempted_at is None:
             out.append(

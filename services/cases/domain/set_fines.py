@@ -48,7 +48,9 @@ class FineSchedule:
     fines: Mapping[str, SetFine]
 
     def for_bylaw(self, bylaw_number: str) -> list[SetFine]:
-        return sorted((f for f in self.fines.values() if f.bylaw_number == bylaw_number), key=lambda f: f.code)
+        return sorted(
+            (f for f in self.fines.values() if f.bylaw_number == bylaw_number), key=lambda f: f.code
+        )
 
     def choose(self, code: str, kind: FineKind, bylaw_number: str, field: str = "fine_code") -> SetFine:
         """The approved fine an officer picked by code, checked against the action and the
@@ -64,11 +66,14 @@ class FineSchedule:
                 FieldViolation(field, f"unknown code {code!r}; for by-law {bylaw_number}: {options}")
             )
         if fine.kind is not kind:
-            raise InvalidArgument(FieldViolation(field, f"{fine.code} is a {fine.kind.value}, not a {kind.value}"))
+            raise InvalidArgument(
+                FieldViolation(field, f"{fine.code} is a {fine.kind.value}, not a {kind.value}")
+            )
         if bylaw_number and bylaw_number != "N/A" and fine.bylaw_number != bylaw_number:
             raise InvalidArgument(
                 FieldViolation(
-                    field, f"{fine.code} is under by-law {fine.bylaw_number}; the case is by-law {bylaw_number}"
+                    field,
+                    f"{fine.code} is under by-law {fine.bylaw_number}; the case is by-law {bylaw_number}",
                 )
             )
         return fine
@@ -106,7 +111,9 @@ def parse_schedule(data: Mapping[str, Any], source: str = "set_fines.yaml") -> F
         try:
             kind = FineKind(str(raw.get("kind", "")))
         except ValueError:
-            raise FineScheduleError(f"{where}.kind must be one of {', '.join(k.value for k in FineKind)}") from None
+            raise FineScheduleError(
+                f"{where}.kind must be one of {', '.join(k.value for k in FineKind)}"
+            ) from None
         fields = {k: str(raw.get(k, "") or "").strip() for k in ("bylaw_number", "section", "short_form")}
         if not all(fields.values()):
             raise FineScheduleError(f"{where}: bylaw_number, section and short_form are required")
@@ -117,7 +124,9 @@ def parse_schedule(data: Mapping[str, Any], source: str = "set_fines.yaml") -> F
         costs = _cents(raw.get("costs_cents"), f"{where}.costs_cents", required=False)
         if kind is FineKind.AMP and (surcharge or costs):
             raise FineScheduleError(f"{where}: a penalty notice has no court surcharge or costs")
-        fines[code] = SetFine(code, kind, surcharge_cents=surcharge, costs_cents=costs, amount_cents=amount, **fields)
+        fines[code] = SetFine(
+            code, kind, surcharge_cents=surcharge, costs_cents=costs, amount_cents=amount, **fields
+        )
     return FineSchedule(version, fines)
 
 

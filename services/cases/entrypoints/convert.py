@@ -165,6 +165,8 @@ def case_to_proto(case: Case) -> cases_pb2.Case:
         summary=case.summary,
         compliance_confirmed_at=to_timestamp(case.compliance_confirmed_at),
         channel=case.channel,
+        department=case.department,
+        compliance_deadline=to_timestamp(case.compliance_deadline),
     )
     return msg
 

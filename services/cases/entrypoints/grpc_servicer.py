@@ -83,6 +83,7 @@ class CasesServicer(cases_pb2_grpc.CasesServiceServicer):
                 page_size=request.page.page_size,
                 page_token=request.page.page_token,
                 actor=_actor(request.actor, context),
+                department=request.department.strip().upper(),
             )
         )
         return cases_pb2.ListCasesResponse(

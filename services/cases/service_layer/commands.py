@@ -84,6 +84,7 @@ class ListCases:
     page_size: int = 0
     page_token: str = ""
     actor: Actor = field(default_factory=Actor)
+    department: str = ""  # a department's queue (issue 4)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ class CaseFilter:
     assigned_officer_id: str = ""
     service_code: str = ""
     include_restricted: bool = False
+    department: str = ""  # a department's queue (issue 4)
 
 
 # Position in the work queue: (priority rank, received_at, case_number).

@@ -42,6 +42,7 @@ from services.cases.domain.cases import (
     visible_to,
 )
 from services.cases.domain.geo import Point, bounding_box, haversine_m, point_violations
+from services.cases.domain.lifecycle import case_department
 from services.cases.domain.properties import (
     ImportCounts,
     Officer,
@@ -292,6 +293,8 @@ class CasesService:
             match=match,
             zone_code=zone_code,
             assigned_officer_id=officer.officer_id if officer else "",
+            # Rows enforced by another department go to its queue (issue 4 item 1).
+            department=case_department(cmd.enforced_by, officer.department if officer else ""),
             enforced_by=tuple(cmd.enforced_by),
             complaint_count=1,
             restricted=cmd.restricted,
@@ -581,6 +584,8 @@ class CasesService:
                 occurred_at=occurred_at,
             )
             case.assigned_officer_id = officer.officer_id
+            # The case follows its officer into that department's queue (issue 4 item 1).
+            case.department = case_department(case.enforced_by, officer.department)
             case.updated_at = occurred_at
             await uow.cases.save(case)
             await uow.cases.add_assignment(case, assignment)
@@ -631,6 +636,7 @@ class CasesService:
             assigned_officer_id=query.assigned_officer_id,
             service_code=query.service_code,
             include_restricted=may_see_restricted(query.actor.roles),
+            department=query.department,
         )
         async with self._uow() as uow:
             rows = await uow.cases.list(where, after, limit + 1)

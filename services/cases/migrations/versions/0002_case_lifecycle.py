@@ -14,6 +14,7 @@ Create Date: 2026-11-23
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -33,7 +34,7 @@ ALERTS = (
 )
 
 
-def _case_fk(table: str) -> sa.Column[int]:
+def _case_fk(table: str) -> sa.Column[Any]:
     return sa.Column(
         "case_id",
         sa.BigInteger(),
@@ -42,19 +43,24 @@ def _case_fk(table: str) -> sa.Column[int]:
     )
 
 
-def _recorded() -> sa.Column[sa.DateTime]:
-    return sa.Column("recorded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False)
+def _recorded() -> sa.Column[Any]:
+    return sa.Column(
+        "recorded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+    )
 
 
 def upgrade() -> None:
-    op.add_column("cases", sa.Column("department", sa.String(8), server_default="BE", nullable=False), schema="cases")
+    op.add_column(
+        "cases", sa.Column("department", sa.String(8), server_default="BE", nullable=False), schema="cases"
+    )
     op.add_column("cases", sa.Column("compliance_deadline", sa.DateTime(timezone=True)), schema="cases")
     # Existing cases join the queue of their officer's department, else of the first
     # department their matrix row names (Appendix A "Enforced By").
     op.execute(
         """
         UPDATE cases.cases c SET department = COALESCE(
-            NULLIF((SELECT o.department FROM cases.officers o WHERE o.officer_id = c.assigned_officer_id), ''),
+            NULLIF((SELECT o.department FROM cases.officers o
+                    WHERE o.officer_id = c.assigned_officer_id), ''),
             NULLIF(upper(regexp_replace(c.enforced_by[1], '[^A-Za-z]', '', 'g')), ''),
             'BE')
         """
@@ -91,8 +97,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inspections")),
         sa.UniqueConstraint("case_id", "step_key", name="uq_inspections_case_step"),
         sa.UniqueConstraint("case_id", "record_step_key", name="uq_inspections_case_record_step"),
-        sa.CheckConstraint("kind IN ('initial', 'reinspection')", name=op.f("ck_inspections_inspection_kind_known")),
-        sa.CheckConstraint("state IN ('completed', 'scheduled')", name=op.f("ck_inspections_inspection_state_known")),
+        sa.CheckConstraint(
+            "kind IN ('initial', 'reinspection')", name=op.f("ck_inspections_inspection_kind_known")
+        ),
+        sa.CheckConstraint(
+            "state IN ('completed', 'scheduled')", name=op.f("ck_inspections_inspection_state_known")
+        ),
         sa.CheckConstraint(
             "state <> 'completed' OR (inspected_at IS NOT NULL AND record_step_key IS NOT NULL)",
             name=op.f("ck_inspections_completed_inspection_recorded"),
@@ -128,7 +138,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("case_id", "seq", name="uq_enforcement_actions_case_seq"),
         sa.UniqueConstraint("number", name=op.f("uq_enforcement_actions_number")),
         sa.CheckConstraint(ACTIONS, name=op.f("ck_enforcement_actions_enforcement_action_known")),
-        sa.CheckConstraint("amount_cents >= 0 AND total_payable_cents >= amount_cents", name=op.f("ck_enforcement_actions_amounts_valid")),
+        sa.CheckConstraint(
+            "amount_cents >= 0 AND total_payable_cents >= amount_cents",
+            name=op.f("ck_enforcement_actions_amounts_valid"),
+        ),
         schema="cases",
     )
 
@@ -149,7 +162,10 @@ def upgrade() -> None:
         _recorded(),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deadline_changes")),
         sa.UniqueConstraint("case_id", "step_key", name="uq_deadline_changes_case_step"),
-        sa.CheckConstraint("kind IN ('cleared', 'extended', 'set', 'shortened')", name=op.f("ck_deadline_changes_deadline_change_kind_known")),
+        sa.CheckConstraint(
+            "kind IN ('cleared', 'extended', 'set', 'shortened')",
+            name=op.f("ck_deadline_changes_deadline_change_kind_known"),
+        ),
         sa.CheckConstraint(
             "kind <> 'extended' OR (written_request_on IS NOT NULL AND reason <> '')",
             name=op.f("ck_deadline_changes_extension_requested_in_writing"),
@@ -180,7 +196,11 @@ def upgrade() -> None:
         schema="cases",
     )
     op.create_index(
-        "ix_alerts_open", "alerts", ["raised_at"], schema="cases", postgresql_where=sa.text("cleared_at IS NULL")
+        "ix_alerts_open",
+        "alerts",
+        ["raised_at"],
+        schema="cases",
+        postgresql_where=sa.text("cleared_at IS NULL"),
     )
     op.create_index("ix_alerts_case_id", "alerts", ["case_id"], schema="cases")
 
@@ -206,7 +226,10 @@ def upgrade() -> None:
         sa.Column("actor_subject", sa.String(200), nullable=False),
         _recorded(),
         sa.PrimaryKeyConstraint("case_id", name=op.f("pk_case_closures")),
-        sa.CheckConstraint("days_since_complaint >= 0 AND business_days_open >= 0", name=op.f("ck_case_closures_closure_days_valid")),
+        sa.CheckConstraint(
+            "days_since_complaint >= 0 AND business_days_open >= 0",
+            name=op.f("ck_case_closures_closure_days_valid"),
+        ),
         sa.CheckConstraint("days_since_order >= -1", name=op.f("ck_case_closures_closure_order_days_valid")),
         schema="cases",
     )
