@@ -293,7 +293,7 @@ class FakeComplaintRepository:
     async def raise_overdue_alerts(
         self, now: datetime, limit: int, messages: MessageBuilder
     ) -> list[ComplaintRecord]:
-        alerted = []
+        alerted: list[ComplaintRecord] = []
         for r in sorted(self.records.values(), key=lambda r: r.acknowledgement_due or now):
             if len(alerted) >= limit:
                 break
