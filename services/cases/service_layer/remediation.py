@@ -28,6 +28,7 @@ from services.cases.domain.remediation import (
     ApprovalRequest,
     CouncilItemKind,
     CouncilReportItem,
+    InvoiceStatus,
     NewWorkOrder,
     TaxRollExport,
     TaxRollItem,
@@ -677,6 +678,7 @@ class RemediationService:
                 added_at=occurred_at,
             )
             await uow.remediation.add_tax_roll_item(invoice, item)
+            invoice.status = InvoiceStatus.ON_TAX_ROLL
             order.tax_roll_item = item
             order.status = WorkOrderStatus.ON_TAX_ROLL
             order.updated_at = occurred_at
