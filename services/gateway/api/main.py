@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.gateway.api.routes import cases, complaints, dashboard
+from services.gateway.api.routes import cases, complaints, dashboard, intake_admin
 
 API_PREFIX = "/api/v1"
 
@@ -12,3 +12,4 @@ api_router = APIRouter(prefix=API_PREFIX)
 api_router.include_router(cases.router)
 api_router.include_router(complaints.router)
 api_router.include_router(dashboard.router)
+api_router.include_router(intake_admin.router)
