@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -72,7 +72,8 @@ def seed_matrix() -> MatrixVersion:
 
 
 class FakeComplaintRepository:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.clock = clock
         self.records: dict[str, ComplaintRecord] = {}
         self.vault: dict[str, tuple[ComplainantIdentity, str]] = {}
         self.outbox: list[OutboxMessage] = []
@@ -89,7 +90,7 @@ class FakeComplaintRepository:
             if existing is not None:
                 return existing, False
         self._seq += 1
-        now = datetime.now(UTC)
+        now = self.clock()
         record = ComplaintRecord(
             id=new.id,
             service_request_id=f"SR-{now.year}-{self._seq:07d}",
