@@ -282,12 +282,108 @@ def canary_complaints(stack: Stack) -> list[dict[str, Any]]:
             await nc.close()
 
     update = asyncio.run(publish_and_wait())
+    # A canary message that cannot be processed: its identity must not reach the DLQ.
+    bad_id = f"311-canary-bad-{uuid.uuid4().hex[:8]}"
+    asyncio.run(
+        _publish_and_wait_for_dlq(stack, {**message, "service_request_id": bad_id, "lat": 123.0}, bad_id)
+    )
     case_numbers = [portal.json()[0]["case_number"], update["case_number"]]
     for case_number in case_numbers:
         asyncio.run(_wait_for_workflow(stack, case_number))
     # Let the services flush logs and the outbox relays publish their events.
     time.sleep(2)
     return [portal.json()[0], update]
+
+
+async def _publish_and_wait_for_dlq(stack: Stack, message: dict[str, Any], external_id: str) -> None:
+    nc = await nats.connect(stack.env["BYLAW_NATS_URL"])
+    try:
+        sub = await nc.subscribe("bylaw.311.dlq")
+        await nc.jetstream().publish(
+            "bylaw.311.requests", json.dumps(message).encode(), headers={"Nats-Msg-Id": external_id}
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            msg = await sub.next_msg(timeout=deadline - time.monotonic())
+            if json.loads(msg.data).get("external_request_id") == external_id:
+                return
+        raise AssertionError("canary bad message never reached the DLQ")
+    finally:
+        await nc.close()
+
+
+def _staff_headers(*roles: str) -> dict[str, str]:
+    from services.common.settings import Settings
+    from services.gateway.security import mint_dev_token
+
+    token = mint_dev_token(Settings(env="test"), subject="e2e-canary-auditor", roles=list(roles))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _database_rows(stack: Stack, schemas: tuple[str, ...]) -> dict[str, list[str]]:
+    """Every row of every table of ``schemas``, as text (PostgreSQL's row-to-text cast).
+    The vault's columns are bytea ciphertext, so plain identity cannot match there."""
+    import psycopg
+
+    url = stack.env["BYLAW_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    rows: dict[str, list[str]] = {}
+    with psycopg.connect(url) as conn:
+        tables = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema = ANY(%s) AND table_type = 'BASE TABLE'",
+            (list(schemas),),
+        ).fetchall()
+        for schema, table in tables:
+            rows[f"{schema}.{table}"] = [
+                r[0] for r in conn.execute(f'SELECT t::text FROM "{schema}"."{table}" t').fetchall()
+            ]
+    return rows
+
+
+def test_complainant_identity_is_in_no_database_table_outside_the_vault(
+    stack: Stack, canary_complaints: list[dict[str, Any]]
+) -> None:
+    rows = _database_rows(stack, ("intake", "cases", "reporting", "notices", "evidence"))
+    assert "intake.complaints" in rows and "cases.cases" in rows and len(rows["intake.complaints"]) >= 2
+    assert rows["intake.complainants"] and rows["intake.dead_letters"]  # the canaries are vaulted
+    needles = [CANARY["first_name"], CANARY["last_name"], CANARY["email"], CANARY["phone"]]
+    needles.append(CANARY["complainant_address"])
+    for table, texts in rows.items():
+        for text in texts:
+            for needle in needles:
+                assert needle not in text, f"{needle!r} found in {table}"
+
+
+def test_complainant_identity_is_in_no_public_or_staff_response(
+    stack: Stack, canary_complaints: list[dict[str, Any]]
+) -> None:
+    base = stack.gateway_url
+    ids = [c["service_request_id"] for c in canary_complaints]
+    staff = _staff_headers("supervisor", "clerk", "officer")
+    responses = [
+        httpx.get(f"{base}/open311/v2/requests.json"),
+        httpx.get(f"{base}/open311/v2/requests.json", params={"service_request_id": ",".join(ids)}),
+        httpx.get(f"{base}/open311/v2/requests.xml", params={"service_request_id": ",".join(ids)}),
+        *(httpx.get(f"{base}/open311/v2/requests/{i}.json") for i in ids),
+        httpx.get(f"{base}/api/v1/cases", headers=staff),
+        *(httpx.get(f"{base}/api/v1/cases/{c['case_number']}", headers=staff) for c in canary_complaints),
+        httpx.get(f"{base}/api/v1/intake/acknowledgements/overdue", headers=staff),
+        httpx.get(f"{base}/api/v1/intake/dead-letters", headers=staff),
+        httpx.get(f"{base}/api/v1/dashboard", headers=staff),
+    ]
+    needles = [CANARY["first_name"], CANARY["last_name"], CANARY["email"], CANARY["phone"]]
+    for resp in responses:
+        assert resp.status_code == 200, (resp.request.url, resp.text)
+        for needle in needles:
+            assert needle not in resp.text, f"{needle!r} in {resp.request.url}"
+    # ... while staff who need to know can still read it, audited (policy 6.3.4).
+    who = httpx.get(
+        f"{base}/api/v1/intake/complaints/{ids[0]}/complainant",
+        params={"purpose": "call back about the pool gate"},
+        headers=_staff_headers("officer"),
+    )
+    assert who.status_code == 200 and who.json()["email"] == CANARY["email"]
+    assert who.headers["cache-control"] == "no-store"
 
 
 @pytest.mark.parametrize("where", ["logs", "temporal", "nats"])
