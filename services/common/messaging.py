@@ -34,8 +34,10 @@ class StreamSpec:
 
 
 STREAMS = (
-    # Requests in, outcomes/updates and dead letters out: one stream so the 311 exchange
-    # is audited in one place. The intake consumer filters on the requests subject.
+    # Requests in, outcomes/updates and dead letters out, in one stream. The intake
+    # consumer filters on the requests subject and erases each request once processed
+    # (it carries complainant identity, which only intake's vault keeps: policy 6.3);
+    # updates and dead letters carry no identity and stay as the record of the exchange.
     StreamSpec(
         STREAM_311,
         [SUBJECT_311_REQUESTS, SUBJECT_311_UPDATES, SUBJECT_311_DLQ],
