@@ -114,6 +114,27 @@ class CaseLifecycleState:
     outcome: str = ""
     closed_at: datetime | None = None
     runs: int = 1  # runs of this workflow id, counting continue-as-new
+    # --- issue 4 (lifecycle version 2; absent from runs started before it) -------------
+    lifecycle_version: int = 1
+    department: str = ""
+    acknowledged_at: datetime | None = None
+    targets: LifecycleTargets | None = None
+    inspection_due: datetime | None = None  # the priority's first-inspection target
+    scheduled: ScheduledInspection | None = None
+    inspections: list[InspectionRecord] = field(default_factory=list)
+    violation_identified: bool = False
+    violation_sections: list[str] = field(default_factory=list)
+    recorded_risk: str = ""  # a risk to health or safety an officer recorded (6.2.4 c)
+    actions: list[ActionRecord] = field(default_factory=list)
+    deadline: ComplianceDeadlineState | None = None
+    reinspection_due: datetime | None = None
+    order_followup_due: datetime | None = None
+    order_followup_step: str = ""  # the order whose follow-up is awaited
+    alerts: list[AlertRecord] = field(default_factory=list)
+    remediation: RemediationState | None = None
+    work_orders: int = 0
+    counters: dict[str, int] = field(default_factory=dict)  # numbers the step keys per kind
+    closure: ClosureSummary | None = None
 
 
 @dataclass
@@ -139,6 +160,9 @@ class CaseLifecycleResult:
     closed_at: datetime
     days_open: int
     transitions: int
+    # Issue 4: the closure's total timeline (seed journey, close step).
+    days_since_order: int = -1  # -1 when no order was issued
+    business_days_open: int = 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -206,3 +230,203 @@ class RemediationResult:
     paid: bool = False
     added_to_tax_roll: bool = False
     emergency: bool = False  # approved under 6.5.14, reported to Council afterwards
+
+
+# ---------------------------------------------------------------------------------------
+# The case lifecycle of issue 4: staff actions as validated updates (the gateway's staff API
+# sends these), the state they build, and the summary query. Dates a person reads as a day
+# (compliance dates, the date of a written request) travel as "YYYY-MM-DD" in the Town's
+# time zone; instants as zoned datetimes.
+
+QUERY_SUMMARY = "summary"
+UPDATE_ASSIGN_OFFICER = "assign_officer"
+UPDATE_SCHEDULE_INSPECTION = "schedule_inspection"
+UPDATE_RECORD_INSPECTION = "record_inspection"
+UPDATE_TAKE_ENFORCEMENT_ACTION = "take_enforcement_action"
+UPDATE_EXTEND_DEADLINE = "extend_deadline"
+UPDATE_SHORTEN_DEADLINE = "shorten_deadline"
+ERROR_NOT_SUPPORTED = "NotSupported"  # a run started before issue 4 was asked for a new step
+
+
+@dataclass
+class AssignOfficerRequest:
+    """A supervisor reassigns the case (spec 1.2)."""
+
+    officer_id: str
+    reason: str
+    actor: str = ""
+
+
+@dataclass
+class ScheduleInspectionRequest:
+    kind: str  # "initial" | "reinspection"
+    scheduled_for: datetime
+    officer_id: str = ""  # default: the assigned officer
+    reason: str = ""  # required when later than the target (policy 6.5.4)
+    actor: str = ""
+
+
+@dataclass
+class InspectionFinding:
+    item_id: str  # an item of the checklist (config/checklists/*.yaml)
+    result: str  # "compliant" | "non_compliant" | "not_applicable"
+    note: str = ""  # what was observed; required when non-compliant (policy 6.7.1 a)
+    evidence_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RecordInspectionRequest:
+    kind: str  # "initial" | "reinspection"
+    inspected_at: datetime
+    checklist_id: str
+    findings: list[InspectionFinding]
+    notes: str = ""
+    health_safety_risk: str = ""  # a risk to life, health or safety observed (6.2.4 c)
+    actor: str = ""
+
+
+@dataclass
+class WorkOrderRequest:
+    """Direct enforcement's work order, handed to the remediation child workflow."""
+
+    work_description: str
+    estimate_cents: int
+    contractor: str
+    private_land: bool = True
+
+
+@dataclass
+class EnforcementActionRequest:
+    action: str  # workflows.enforcement_rules.Action value (policy 6.2.2)
+    details: str = ""  # how the by-law is contravened; for "no_action", why (6.2.2 g)
+    required_action: str = ""  # what must be done (policy 6.7.4)
+    comply_by: str = ""  # YYYY-MM-DD (policy 6.7.4 b)
+    fine_code: str = ""  # config/set_fines.yaml code, for "ticket" and "amp"
+    bylaw_section: str = ""  # default: the section the inspection found contravened
+    deviation_reason: str = ""  # given to the person when the usual path is departed from (6.4.7)
+    justification: str = ""  # workflows.enforcement_rules.Justification value
+    work_order: WorkOrderRequest | None = None  # "direct_enforcement" only
+    actor: str = ""
+
+
+@dataclass
+class ExtendDeadlineRequest:
+    new_date: str  # YYYY-MM-DD
+    reason: str
+    written_request_on: str  # YYYY-MM-DD: extensions are requested in writing (6.7.8)
+    actor: str = ""
+
+
+@dataclass
+class ShortenDeadlineRequest:
+    new_date: str  # YYYY-MM-DD
+    reason: str  # the extraordinary circumstances (6.7.7)
+    contact_attempted_at: datetime | None = None  # when contact with the resident was tried
+    contact_method: str = ""
+    actor: str = ""
+
+
+@dataclass
+class LifecycleTargets:
+    """Service-level targets in force for the case (config/sla_targets.yaml, Town calendar)."""
+
+    sla_version: str
+    inspection_business_days: int
+    reinspection_business_days: int
+    order_followup_business_days: int
+    closure_days: list[str] = field(default_factory=list)  # YYYY-MM-DD Town closure days
+
+
+@dataclass
+class ScheduledInspection:
+    step_key: str
+    kind: str
+    scheduled_for: datetime
+    officer_id: str = ""
+
+
+@dataclass
+class InspectionRecord:
+    step_key: str
+    kind: str
+    inspected_at: datetime
+    violation_found: bool
+    bylaw_sections: list[str] = field(default_factory=list)
+    checklist_id: str = ""
+    report_document_id: str = ""
+    evidence: list[str] = field(default_factory=list)  # non-compliant findings, for notices
+
+
+@dataclass
+class ActionRecord:
+    seq: int
+    step_key: str
+    action: str
+    number: str
+    occurred_at: datetime
+    comply_by: str = ""
+    amount_cents: int = 0
+    total_payable_cents: int = 0
+    document_id: str = ""
+    deviation: bool = False
+
+
+@dataclass
+class ComplianceDeadlineState:
+    due_on: str  # YYYY-MM-DD, the compliance date as printed
+    due_at: datetime  # the end of that day in the Town
+    set_at: datetime
+    action_step_key: str
+    number: str  # the notice or order that set it
+    issued_on: str  # YYYY-MM-DD
+    changes: int = 0  # extensions and shortenings so far
+    expired: bool = False
+
+
+@dataclass
+class AlertRecord:
+    kind: str  # acknowledgement_overdue | inspection_sla_missed | reinspection_missed | order_overdue
+    step_key: str
+    due_at: datetime
+    raised_at: datetime
+    detail: str
+    cleared_at: datetime | None = None
+
+
+@dataclass
+class RemediationState:
+    work_order_seq: int
+    workflow_id: str
+    case_status: str = ""
+    detail: str = ""
+    outcome: str = ""
+    running: bool = True
+
+
+@dataclass
+class ClosureSummary:
+    outcome: str
+    closed_at: datetime
+    days_since_complaint: int
+    days_since_order: int  # -1 when no order was issued
+    business_days_open: int
+    first_order_at: datetime | None = None
+    closure_document_id: str = ""
+
+
+@dataclass
+class CaseSummary:
+    """What the ``summary`` query answers: the timeline in figures (seed spec 1.3)."""
+
+    case_number: str
+    status: str
+    outcome: str
+    received_at: datetime
+    closed_at: datetime | None
+    days_since_complaint: int
+    days_since_order: int  # -1 when no order was issued
+    business_days_open: int
+    compliance_deadline: str  # YYYY-MM-DD or ""
+    open_alerts: list[str]
+    next_usual_action: str
+    actions: list[str]
