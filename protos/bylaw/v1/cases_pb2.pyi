@@ -2067,6 +2067,7 @@ class WorkOrder(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     RESTRICTED_FIELD_NUMBER: _builtins.int
     STEP_KEY_FIELD_NUMBER: _builtins.int
+    PAYMENT_PERIOD_DAYS_FIELD_NUMBER: _builtins.int
     case_number: _builtins.str
     work_order_seq: _builtins.int
     work_order_number: _builtins.str
@@ -2099,6 +2100,8 @@ class WorkOrder(_message.Message):
     """the case is restricted (policy 6.10)"""
     step_key: _builtins.str
     """the creating step"""
+    payment_period_days: _builtins.int
+    """Days the owner has to pay the invoice, fixed when the owner is told (policy 6.7.10)."""
     @_builtins.property
     def approval(self) -> Global___RemediationApproval: ...
     @_builtins.property
@@ -2146,10 +2149,11 @@ class WorkOrder(_message.Message):
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         restricted: _builtins.bool = ...,
         step_key: _builtins.str = ...,
+        payment_period_days: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["approval", b"approval", "created_at", b"created_at", "invoice", b"invoice", "tax_roll_item", b"tax_roll_item", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_cents", b"actual_cost_cents", "approval", b"approval", "bylaw_number", b"bylaw_number", "cancelled_reason", b"cancelled_reason", "case_number", b"case_number", "completed_on", b"completed_on", "completion_note", b"completion_note", "contractor", b"contractor", "costs", b"costs", "council_approval_required", b"council_approval_required", "created_at", b"created_at", "description", b"description", "estimate_cents", b"estimate_cents", "invoice", b"invoice", "owner_mailing_address", b"owner_mailing_address", "owner_name", b"owner_name", "private_land", b"private_land", "property_address", b"property_address", "property_roll_number", b"property_roll_number", "requested_by", b"requested_by", "restricted", b"restricted", "scheduled_on", b"scheduled_on", "status", b"status", "step_key", b"step_key", "tax_roll_item", b"tax_roll_item", "updated_at", b"updated_at", "work_order_number", b"work_order_number", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_cost_cents", b"actual_cost_cents", "approval", b"approval", "bylaw_number", b"bylaw_number", "cancelled_reason", b"cancelled_reason", "case_number", b"case_number", "completed_on", b"completed_on", "completion_note", b"completion_note", "contractor", b"contractor", "costs", b"costs", "council_approval_required", b"council_approval_required", "created_at", b"created_at", "description", b"description", "estimate_cents", b"estimate_cents", "invoice", b"invoice", "owner_mailing_address", b"owner_mailing_address", "owner_name", b"owner_name", "payment_period_days", b"payment_period_days", "private_land", b"private_land", "property_address", b"property_address", "property_roll_number", b"property_roll_number", "requested_by", b"requested_by", "restricted", b"restricted", "scheduled_on", b"scheduled_on", "status", b"status", "step_key", b"step_key", "tax_roll_item", b"tax_roll_item", "updated_at", b"updated_at", "work_order_number", b"work_order_number", "work_order_seq", b"work_order_seq"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2430,6 +2434,7 @@ class CreateWorkOrderRequest(_message.Message):
     REQUESTED_BY_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
     OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    PAYMENT_PERIOD_DAYS_FIELD_NUMBER: _builtins.int
     case_number: _builtins.str
     work_order_seq: _builtins.int
     step_key: _builtins.str
@@ -2441,6 +2446,8 @@ class CreateWorkOrderRequest(_message.Message):
     """The parcel the work is on; defaults to the case's matched parcel."""
     requested_by: _builtins.str
     """the officer who chose direct enforcement"""
+    payment_period_days: _builtins.int
+    """0: the configured period (BYLAW_CASES_REMEDIATION_PAYMENT_DAYS)"""
     @_builtins.property
     def actor(self) -> _common_pb2.Actor: ...
     @_builtins.property
@@ -2459,10 +2466,11 @@ class CreateWorkOrderRequest(_message.Message):
         requested_by: _builtins.str = ...,
         actor: _common_pb2.Actor | None = ...,
         occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        payment_period_days: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "occurred_at", b"occurred_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "contractor", b"contractor", "description", b"description", "estimate_cents", b"estimate_cents", "occurred_at", b"occurred_at", "private_land", b"private_land", "property_roll_number", b"property_roll_number", "requested_by", b"requested_by", "step_key", b"step_key", "work_order_seq", b"work_order_seq"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "case_number", b"case_number", "contractor", b"contractor", "description", b"description", "estimate_cents", b"estimate_cents", "occurred_at", b"occurred_at", "payment_period_days", b"payment_period_days", "private_land", b"private_land", "property_roll_number", b"property_roll_number", "requested_by", b"requested_by", "step_key", b"step_key", "work_order_seq", b"work_order_seq"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2770,7 +2778,7 @@ class IssueRemediationInvoiceRequest(_message.Message):
     work_order_seq: _builtins.int
     step_key: _builtins.str
     payment_period_days: _builtins.int
-    """0: the configured period"""
+    """0: the work order's period"""
     @_builtins.property
     def actor(self) -> _common_pb2.Actor: ...
     @_builtins.property

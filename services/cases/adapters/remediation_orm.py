@@ -70,6 +70,7 @@ class WorkOrderRow(Base):
     estimate_cents: Mapped[int] = mapped_column(BigInteger, nullable=False)
     private_land: Mapped[bool] = mapped_column(Boolean, nullable=False)
     council_approval_required: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    payment_period_days: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[str] = mapped_column(String(32), nullable=False)
     approval_kind: Mapped[str] = mapped_column(String(16), nullable=False, server_default="")
     decision: Mapped[str] = mapped_column(String(16), nullable=False, server_default="")
@@ -96,6 +97,7 @@ class WorkOrderRow(Base):
         UniqueConstraint("case_id", "step_key", name="uq_work_orders_case_step"),
         CheckConstraint("work_order_seq >= 1", name="seq_positive"),
         CheckConstraint("estimate_cents > 0", name="estimate_positive"),
+        CheckConstraint("payment_period_days BETWEEN 1 AND 365", name="payment_period_valid"),
         CheckConstraint(_in("status", [s.value for s in WorkOrderStatus]), name="status_known"),
         CheckConstraint(
             _in("approval_kind", [k.value for k in ApprovalKind], blank=True), name="approval_kind_known"

@@ -185,6 +185,7 @@ class SqlRemediationRepository(RemediationRepository):
                     estimate_cents=row.estimate_cents,
                     private_land=row.private_land,
                     council_approval_required=row.council_approval_required,
+                    payment_period_days=row.payment_period_days,
                     status=WorkOrderStatus(row.status),
                     requested_by=row.requested_by,
                     created_at=row.created_at,
@@ -263,6 +264,7 @@ class SqlRemediationRepository(RemediationRepository):
             "estimate_cents": order.estimate_cents,
             "private_land": order.private_land,
             "council_approval_required": order.council_approval_required,
+            "payment_period_days": order.payment_period_days,
             "requested_by": order.requested_by,
             "created_at": order.created_at,
         }

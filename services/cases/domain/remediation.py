@@ -241,6 +241,7 @@ class WorkOrder:
     requested_by: str
     created_at: datetime
     updated_at: datetime
+    payment_period_days: int
     approval: Approval | None = None
     scheduled_on: date | None = None
     completed_on: date | None = None

@@ -171,6 +171,7 @@ def work_order_to_proto(order: WorkOrder) -> cases_pb2.WorkOrder:
         updated_at=convert.to_timestamp(order.updated_at),
         restricted=order.restricted,
         step_key=order.step_key,
+        payment_period_days=order.payment_period_days,
     )
     if order.approval is not None:
         msg.approval.CopyFrom(approval_to_proto(order.approval))
@@ -231,6 +232,7 @@ class RemediationRpcs(cases_pb2_grpc.CasesServiceServicer):
                 private_land=request.private_land,
                 requested_by=request.requested_by,
                 property_roll_number=request.property_roll_number,
+                payment_period_days=request.payment_period_days,
                 occurred_at=_when(request),
                 actor=_actor(request.actor),
             )

@@ -24,6 +24,7 @@ from services.cases.domain.cases import TERMINAL_STATUSES, check_case_number, ma
 from services.cases.domain.properties import canonical_roll_number, roll_number_problem
 from services.cases.domain.remediation import (
     COUNCIL_DECISION_RECORDER_ROLE,
+    MAX_PAYMENT_PERIOD_DAYS,
     ApprovalKind,
     ApprovalRequest,
     CouncilItemKind,
@@ -189,6 +190,15 @@ class RemediationService:
         roll = canonical_roll_number(cmd.property_roll_number)
         if roll and (problem := roll_number_problem(roll)):
             violations.append(FieldViolation("property_roll_number", problem))
+        if not 0 <= cmd.payment_period_days <= MAX_PAYMENT_PERIOD_DAYS:
+            violations.append(
+                FieldViolation(
+                    "payment_period_days",
+                    f"must be between 1 and {MAX_PAYMENT_PERIOD_DAYS} days (0: the configured period)",
+                    "6.7.9",
+                )
+            )
+        period = cmd.payment_period_days or self.policy.payment_period_days
         if violations:
             raise InvalidArgument(violations)
 
@@ -241,6 +251,7 @@ class RemediationService:
                 estimate_cents=new.estimate_cents,
                 private_land=new.private_land,
                 council_approval_required=required,
+                payment_period_days=period,
                 status=status,
                 requested_by=new.requested_by,
                 created_at=occurred_at,
@@ -564,7 +575,6 @@ class RemediationService:
 
     async def issue_invoice(self, cmd: IssueInvoice) -> WorkOrder:
         ref = self._ref(cmd.ref, cmd.step_key, cmd.actor)
-        period = cmd.payment_period_days or self.policy.payment_period_days
 
         async def body(uow: RemediationUnitOfWork) -> WorkOrder:
             order = await self._order(uow, ref)
@@ -584,7 +594,7 @@ class RemediationService:
                 cmd.step_key,
                 occurred_at,
                 self.zone,
-                period,
+                cmd.payment_period_days or order.payment_period_days,
                 parcel.owner_name if parcel else order.owner_name,
                 parcel.owner_mailing_address if parcel else order.owner_mailing_address,
             )

@@ -29,6 +29,7 @@ class CreateWorkOrder:
     private_land: bool
     requested_by: str
     property_roll_number: str = ""
+    payment_period_days: int = 0  # 0: the configured period
     occurred_at: datetime | None = None
     actor: Actor = field(default_factory=Actor)
 
@@ -93,7 +94,7 @@ class CancelWorkOrder:
 class IssueInvoice:
     ref: WorkOrderRef
     step_key: str
-    payment_period_days: int = 0  # 0: the configured period
+    payment_period_days: int = 0  # 0: the work order's period
     occurred_at: datetime | None = None
     actor: Actor = field(default_factory=Actor)
 

@@ -272,3 +272,26 @@ def test_csv_cells_cannot_become_spreadsheet_formulas() -> None:
     )
     [row] = list(csv.DictReader(io.StringIO(tax_roll_csv([item]))))
     assert row["owner"] == '\'=HYPERLINK("http://x")' and row["amount"] == "0.01"
+
+
+async def test_the_period_told_to_the_owner_is_the_invoices(cases: CasesHarness) -> None:
+    number = await open_case(cases)
+    configured = await cases.stub.CreateWorkOrder(create_request(number, 1))
+    assert configured.payment_period_days == 21  # BYLAW_CASES_REMEDIATION_PAYMENT_DAYS
+    chosen = await cases.stub.CreateWorkOrder(create_request(number, 2, payment_period_days=10))
+    assert chosen.payment_period_days == 10
+    _, error = await rpc_error(cases.stub.CreateWorkOrder(create_request(number, 3, payment_period_days=400)))
+    assert isinstance(error, InvalidArgument)
+    assert [(v.field, v.policy) for v in error.violations] == [("payment_period_days", "6.7.9")]
+    costs = cases_pb2.RecordRemediationCostsRequest(
+        case_number=number, work_order_seq=2, costs=[cost("w2-cost")], actor=SYSTEM
+    )
+    costs.occurred_at.CopyFrom(ts(ISSUED_AT))
+    await cases.stub.RecordRemediationCosts(costs)
+    done = complete_request(number)
+    done.work_order_seq, done.step_key = 2, "w2-completed"
+    await cases.stub.CompleteRemediationWork(done)
+    issue = invoice_request(number)
+    issue.work_order_seq = 2
+    invoiced = await cases.stub.IssueRemediationInvoice(issue)
+    assert (invoiced.invoice.due_on, invoiced.invoice.payment_period_days) == ("2026-06-11", 10)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,15 +49,23 @@ async def test_remediation_events_on_nats_reach_councils_monthly_report(
     cases: CasesHarness, nats_url: str, database_url: str
 ) -> None:
     number = await open_case(cases)
+    # Event ids derive from the case number and step key; every test database restarts
+    # case numbers, so this test's steps are made unique or JetStream's duplicate window
+    # would drop them as repeats of another test's events.
+    run = uuid.uuid4().hex[:8]
+    completed = complete_request(number)
+    completed.step_key = f"{run}:completed"
     nc = await nats.connect(nats_url)
     try:
         sub = await nc.jetstream().subscribe("bylaw.events.remediation.>", deliver_policy=DeliverPolicy.NEW)
-        await cases.stub.CreateWorkOrder(create_request(number, estimate=1_250_000))
-        await cases.stub.RecordRemediationApproval(emergency(number))
-        await cases.stub.RecordRemediationCosts(
-            costs_request(number, cost(f"{number}:cost-1", amount=1_100_000))
+        await cases.stub.CreateWorkOrder(
+            create_request(number, estimate=1_250_000, step_key=f"{run}:work-order")
         )
-        await cases.stub.CompleteRemediationWork(complete_request(number))
+        await cases.stub.RecordRemediationApproval(emergency(number, step_key=f"{run}:emergency"))
+        await cases.stub.RecordRemediationCosts(
+            costs_request(number, cost(f"{run}:cost-1", amount=1_100_000))
+        )
+        await cases.stub.CompleteRemediationWork(completed)
         received = await _collect(sub, number, 4)
     finally:
         await nc.drain()

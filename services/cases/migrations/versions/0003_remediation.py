@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("estimate_cents", sa.BigInteger(), nullable=False),
         sa.Column("private_land", sa.Boolean(), nullable=False),
         sa.Column("council_approval_required", sa.Boolean(), nullable=False),
+        sa.Column("payment_period_days", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(32), nullable=False),
         sa.Column("approval_kind", sa.String(16), server_default="", nullable=False),
         sa.Column("decision", sa.String(16), server_default="", nullable=False),
@@ -80,6 +81,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("case_id", "step_key", name=op.f("uq_work_orders_case_step")),
         _ck("work_orders", "seq_positive", "work_order_seq >= 1"),
         _ck("work_orders", "estimate_positive", "estimate_cents > 0"),
+        _ck("work_orders", "payment_period_valid", "payment_period_days BETWEEN 1 AND 365"),
         _ck(
             "work_orders",
             "status_known",
