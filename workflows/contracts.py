@@ -204,6 +204,11 @@ class RemediationInput:
     requested_by: str  # officer subject
     property_roll_number: str = ""
     parent_workflow_id: str = ""  # the case workflow, which receives progress signals
+    # Days the owner has to pay the invoice, stated in the owner's notice (policy 6.7.10);
+    # 0: the cases service's configured period (BYLAW_CASES_REMEDIATION_PAYMENT_DAYS, 30).
+    payment_period_days: int = 0
+    # The Town's zone for local dates (a Council meeting date, a completion date).
+    town_timezone: str = "America/Toronto"
 
 
 # The child reports every status change to its parent, which stays the single authority
@@ -230,6 +235,7 @@ class RemediationResult:
     paid: bool = False
     added_to_tax_roll: bool = False
     emergency: bool = False  # approved under 6.5.14, reported to Council afterwards
+    work_order_number: str = ""  # e.g. "BL-2026-000123-W1"
 
 
 # ---------------------------------------------------------------------------------------
