@@ -552,7 +552,7 @@ class IntakeService:
         self.reference.invalidate()
         log.info(
             "matrix version loaded",
-            extra={"matrix_version": version.label, "created": created, "services": len(version.entries)},
+            extra={"matrix_version": version.label, "version_created": created, "services": len(version.entries)},
         )
         return version, created
 

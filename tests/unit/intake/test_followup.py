@@ -431,3 +431,16 @@ async def test_dead_letter_read_is_audited_and_resubmission_makes_one_complaint(
     _, again = await letters.resubmit(dead.id, {"service_code": "noise"}, clerk)
     assert again.replayed and again.service_request_id == outcome.service_request_id
     assert [r[3] for r in vault.reads] == ["read", "resubmit", "resubmit"]
+
+
+async def test_loading_a_matrix_version_logs_at_info_without_failing(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A log field named like a LogRecord attribute ("created") made this raise at INFO.
+    caplog.set_level("INFO")
+    text = (SLA_YAML.parent / "service_level_matrix.csv").read_text()
+    version, created = await world.service.load_matrix(
+        text, "2027 #1/27", "2027-01-01", "#1/27", Caller("c", ("clerk",))
+    )
+    assert created and version.label == "2027 #1/27"
+    assert any(r.getMessage() == "matrix version loaded" for r in caplog.records)
