@@ -246,7 +246,8 @@ def test_staff_channels_and_who_entered_them_are_recorded(stack: Stack) -> None:
         )
         (row,) = sql(
             stack,
-            "SELECT channel, entered_by, acknowledged_at IS NOT NULL FROM intake.complaints WHERE service_request_id = %s",
+            "SELECT channel, entered_by, acknowledged_at IS NOT NULL FROM intake.complaints "
+            "WHERE service_request_id = %s",
             taken["service_request_id"],
         )
         # Email is acknowledged by reply at once; the others when staff record it (6.5.5).

@@ -552,7 +552,11 @@ class IntakeService:
         self.reference.invalidate()
         log.info(
             "matrix version loaded",
-            extra={"matrix_version": version.label, "version_created": created, "services": len(version.entries)},
+            extra={
+                "matrix_version": version.label,
+                "version_created": created,
+                "services": len(version.entries),
+            },
         )
         return version, created
 
