@@ -58,8 +58,15 @@ test-e2e: env
 test: env lint typecheck protos-check
 	$(PY) -m pytest tests/unit tests/workflow tests/integration tests/e2e $(PYTEST_ARGS)
 
+# Benchmarks print figures and assert nothing about timing; never part of `make test`.
 bench: env
-	$(PY) -m pytest tests/bench -s $(PYTEST_ARGS)
+	$(PY) -m pytest tests/bench -s --timeout=1800 $(PYTEST_ARGS)
+
+# Replay a CSV of 311 requests onto a running system (`make run`): make replay-311 FILE=x.csv [RATE=50]
+FILE ?= tests/fixtures/nyc311/nyc311_sample_2024-04-15.csv
+RATE ?= 0
+replay-311: env
+	$(PY) -m services.intake.tools.replay_311 $(FILE) --rate $(RATE)
 
 clean-data:
 	rm -rf .data

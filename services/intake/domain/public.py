@@ -122,4 +122,7 @@ def to_open311(view: PublicComplaint) -> dict[str, Any]:
         "media_url": None,
         "case_number": view.case_number or None,
         "external_request_id": view.external_request_id or None,
+        # Extension: how the complaint ended (new_case, joined_case, referred, rejected),
+        # so the 311 system (and the replay tool) can count outcomes without parsing notes.
+        "outcome": view.outcome.value if view.outcome else None,
     }

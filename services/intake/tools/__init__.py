@@ -1,0 +1,1 @@
+"""Operator tools of intake (``python -m services.intake.tools.<name>``)."""
