@@ -33,7 +33,8 @@ async def open_case(cases: CasesHarness, *, restricted: bool = False) -> str:
             address="100 Dundas St E", restricted=restricted, received_at=datetime(2026, 4, 1, tzinfo=UTC)
         )
     )
-    return opened.case.case_number
+    number: str = opened.case.case_number
+    return number
 
 
 def create_request(
