@@ -1,10 +1,10 @@
 """The Temporal worker process: ``python -m workflows.worker``.
 
 Connects to ``BYLAW_TEMPORAL_ADDRESS`` / ``BYLAW_TEMPORAL_NAMESPACE``, registers the custom
-search attributes if the namespace lacks them, and runs ``CaseLifecycleWorkflow`` and its
-activities on the ``case-lifecycle`` task queue until SIGTERM/SIGINT, then lets in-flight
-activities finish (graceful shutdown) before exiting. Logs "worker started" once polling;
-devstack waits for that line.
+search attributes if the namespace lacks them, and runs ``CaseLifecycleWorkflow``, its
+``RemediationWorkflow`` child and their activities on the ``case-lifecycle`` task queue
+until SIGTERM/SIGINT, then lets in-flight activities finish (graceful shutdown) before
+exiting. Logs "worker started" once polling; devstack waits for that line.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import gc
 import logging
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from bylaw.v1.cases_pb2_grpc import CasesServiceStub
+from bylaw.v1.notices_pb2_grpc import NoticesServiceStub
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -26,10 +27,13 @@ from services.common.logging import configure_logging
 from services.common.settings import Settings, get_settings
 from workflows.activities import CaseActivities
 from workflows.case_lifecycle import CaseLifecycleWorkflow
+from workflows.remediation import RemediationWorkflow
+from workflows.remediation_activities import RemediationActivities
 from workflows.search_attributes import ensure_search_attributes
 
 if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
     from bylaw.v1.cases_pb2_grpc import CasesServiceAsyncStub
+    from bylaw.v1.notices_pb2_grpc import NoticesServiceAsyncStub
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +54,24 @@ async def connect(settings: Settings, wait_seconds: float = CONNECT_TIMEOUT_SECO
             await asyncio.sleep(1.0)
 
 
-def build_worker(client: Client, activities: CaseActivities, task_queue: str) -> Worker:
+def build_worker(
+    client: Client,
+    activities: CaseActivities,
+    task_queue: str,
+    remediation: RemediationActivities | None = None,
+) -> Worker:
+    workflows: list[type] = [CaseLifecycleWorkflow]
+    registered: list[Any] = [activities.record_status, activities.get_case]
+    # --- municipal remediation (issue 4 item 6): the case's child workflow, same queue.
+    if remediation is not None:
+        workflows.append(RemediationWorkflow)
+        registered.extend(remediation.methods())
+    # --- end remediation
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseLifecycleWorkflow],
-        activities=[activities.record_status, activities.get_case],
+        workflows=workflows,
+        activities=registered,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
 
@@ -64,9 +80,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     client = await connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
     channel = insecure_channel(settings.cases_addr)
+    notices_channel = insecure_channel(settings.notices_addr)  # remediation's documents
     try:
         cases = cast("CasesServiceAsyncStub", CasesServiceStub(channel))
-        worker = build_worker(client, CaseActivities(cases), settings.temporal_task_queue)
+        notices = cast("NoticesServiceAsyncStub", NoticesServiceStub(notices_channel))
+        remediation = RemediationActivities(cases, notices, settings.timezone)
+        worker = build_worker(client, CaseActivities(cases), settings.temporal_task_queue, remediation)
         async with worker:
             log.info(
                 "worker started",
@@ -77,6 +96,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         log.info("worker stopped")
     finally:
         await channel.close()
+        await notices_channel.close()
 
 
 async def _main(settings: Settings) -> None:
