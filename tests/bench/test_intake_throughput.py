@@ -1,0 +1,230 @@
+"""Benchmark (``make bench``; never part of ``make test``; asserts nothing about timing):
+end-to-end complaints per second through the whole embedded stack — publish on
+``bylaw.311.requests`` → outcome with a case number on ``bylaw.311.updates`` — beside a
+bare ``start_workflow`` loop against the same Temporal server in the same run.
+
+Prints the rates, their ratio, p50/p95 latency, and the CPU each process used during the
+intake run (psutil), which shows what bounds the rate on this machine. Issue 3's target:
+at least 100 complaints/s on 2 cores and at least 0.5x the bare rate.
+
+Knobs (environment): BYLAW_BENCH_COMPLAINTS (default 1000), BYLAW_BENCH_WORKFLOWS (1000),
+BYLAW_BENCH_CONCURRENCY for the bare loop (32, the intake consumer's default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+import pytest
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from temporalio.client import Client
+
+from devstack.stack import Stack, StackPorts
+from services.intake.tools.replay_311 import ReplayReport, fake_identity, replay
+from workflows.contracts import WORKFLOW_TYPE, CaseLifecycleInput
+
+COMPLAINTS = int(os.environ.get("BYLAW_BENCH_COMPLAINTS", "1000"))
+WORKFLOWS = int(os.environ.get("BYLAW_BENCH_WORKFLOWS", "1000"))
+CONCURRENCY = int(os.environ.get("BYLAW_BENCH_CONCURRENCY", "32"))
+WARMUP = 50
+console = Console()
+
+
+@pytest.fixture(scope="module")
+def bench_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data_dir: Path = tmp_path_factory.mktemp("bench-stack")
+    s = Stack(data_dir, StackPorts.free(), temporal_ui=False, extra_env={"BYLAW_ENV": "test"})
+    s.start()
+    try:
+        s.wait_healthy(timeout=120)
+        yield s
+    finally:
+        s.stop()
+
+
+def complaints(n: int, run: str, places: int = 0) -> list[dict[str, object]]:
+    """All new cases (``places`` = 0): every complaint at its own address, the costliest
+    path (a case and a workflow each). With ``places`` the complaints repeat over that many
+    addresses, so most join an open case (no case number allocated, no workflow started)."""
+    now = datetime.now(UTC).isoformat()
+    return [
+        {
+            "service_request_id": f"{run}-{i}",
+            "requested_datetime": now,
+            "channel": "311-online",
+            "service_code": "noise",
+            "description": "Loud music after 11 p.m. every night.",
+            "address_string": f"{(i % places if places else i) + 1} Benchmark Road {run}",
+            **fake_identity(f"{run}-{i}"),
+        }
+        for i in range(n)
+    ]
+
+
+@dataclass
+class CpuSample:
+    name: str
+    seconds: float
+
+
+def cpu_by_process(stack: Stack) -> dict[str, float]:
+    """CPU seconds (user + system) of each process of the stack, children included
+    (PostgreSQL's backends, the Temporal server's)."""
+    used: dict[str, float] = {}
+    for managed in stack.supervisor.processes:
+        if managed.popen is None:
+            continue
+        try:
+            root = psutil.Process(managed.popen.pid)
+            total = 0.0
+            for proc in [root, *root.children(recursive=True)]:
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+        used[managed.name] = total
+    return used
+
+
+def with_progress(description: str, total: int) -> tuple[Progress, object]:
+    progress = Progress(
+        TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+    return progress, progress.add_task(description, total=total)
+
+
+async def run_intake(stack: Stack, n: int, run: str, places: int = 0) -> ReplayReport:
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    with progress:
+        tasks = {
+            "published": progress.add_task(f"intake {run}: published", total=n),
+            "answered": progress.add_task(f"intake {run}: outcomes", total=n),
+        }
+        return await replay(
+            complaints(n, run, places),
+            stack.env["BYLAW_NATS_URL"],
+            wait_seconds=600,
+            window=256,
+            on_progress=lambda phase, k: progress.advance(tasks[phase], k),
+        )
+
+
+async def run_bare(stack: Stack, n: int) -> tuple[float, list[float]]:
+    """``start_workflow`` as fast as CONCURRENCY callers can, on a task queue no worker
+    polls (so the rate is Temporal's own start rate)."""
+    client = await Client.connect(stack.env["BYLAW_TEMPORAL_ADDRESS"])
+    run = uuid.uuid4().hex[:6]
+    latencies: list[float] = []
+    slots = asyncio.Semaphore(CONCURRENCY)
+    progress, task = with_progress("bare start_workflow", n)
+
+    async def start(i: int) -> None:
+        async with slots:
+            begun = time.perf_counter()
+            await client.start_workflow(
+                WORKFLOW_TYPE,
+                CaseLifecycleInput(
+                    case_number=f"BENCH-{run}-{i}",
+                    service_code="noise",
+                    bylaw_number="2013-0025",
+                    priority="medium",
+                    matrix_version="bench",
+                    received_at=datetime.now(UTC),
+                ),
+                id=f"bench-bare-{run}-{i}",
+                task_queue="bench-bare-no-worker",
+            )
+            latencies.append(time.perf_counter() - begun)
+            progress.advance(task)  # type: ignore[arg-type]
+
+    with progress:
+        started = time.perf_counter()
+        await asyncio.gather(*(start(i) for i in range(n)))
+        elapsed = time.perf_counter() - started
+    return n / elapsed, latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def test_end_to_end_complaints_per_second_beside_bare_workflow_starts(bench_stack: Stack) -> None:
+    console.print(
+        f"[bold]machine[/bold]: {psutil.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB"
+    )
+    asyncio.run(run_intake(bench_stack, WARMUP, f"warm{uuid.uuid4().hex[:4]}"))
+
+    before = cpu_by_process(bench_stack)
+    started = time.perf_counter()
+    report = asyncio.run(run_intake(bench_stack, COMPLAINTS, f"b{uuid.uuid4().hex[:6]}"))
+    wall = time.perf_counter() - started
+    after = cpu_by_process(bench_stack)
+
+    bare_rate, bare_latencies = asyncio.run(run_bare(bench_stack, WORKFLOWS))
+    # The same volume repeating over 50 places: mostly joins, which allocate no case
+    # number and start no workflow. The gap between the two rates is what creating a
+    # case costs (see the report for where that time goes).
+    joins = asyncio.run(run_intake(bench_stack, COMPLAINTS, f"j{uuid.uuid4().hex[:6]}", places=50))
+    join_rate = joins.accounted / joins.total_seconds if joins.total_seconds else 0.0
+
+    with_case = sum(1 for u in report.updates.values() if u.get("case_number"))
+    rate = with_case / report.total_seconds if report.total_seconds else 0.0
+    table = Table(title=f"intake end to end: {COMPLAINTS} complaints, all new cases")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("outcomes with a case number", f"{with_case} / {COMPLAINTS}")
+    table.add_row("dead letters / unanswered", f"{report.dead_letters} / {len(report.missing)}")
+    table.add_row("complaints/s (publish → outcome)", f"{rate:.1f}")
+    table.add_row(
+        "latency p50 / p95",
+        f"{pct(report.latencies, 0.5) * 1000:.0f} / {pct(report.latencies, 0.95) * 1000:.0f} ms",
+    )
+    table.add_row(f"bare start_workflow/s ({CONCURRENCY} in flight)", f"{bare_rate:.1f}")
+    table.add_row(
+        "bare start latency p50 / p95",
+        f"{pct(bare_latencies, 0.5) * 1000:.0f} / {pct(bare_latencies, 0.95) * 1000:.0f} ms",
+    )
+    table.add_row("ratio intake / bare", f"{rate / bare_rate:.2f}" if bare_rate else "-")
+    table.add_row("complaints/s, repeats over 50 places (mostly joins)", f"{join_rate:.1f}")
+    table.add_row(
+        "  their latency p50 / p95",
+        f"{pct(joins.latencies, 0.5) * 1000:.0f} / {pct(joins.latencies, 0.95) * 1000:.0f} ms",
+    )
+    console.print(table)
+
+    cpu = Table(title=f"CPU during the intake run ({wall:.1f} s wall, {psutil.cpu_count()} cores)")
+    cpu.add_column("process")
+    cpu.add_column("CPU s", justify="right")
+    cpu.add_column("% of one core", justify="right")
+    used = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+    for name, seconds in sorted(used.items(), key=lambda kv: -kv[1]):
+        cpu.add_row(name, f"{seconds:.1f}", f"{100 * seconds / wall:.0f}%")
+    total = sum(used.values())
+    cpu.add_row(
+        "all",
+        f"{total:.1f}",
+        f"{100 * total / wall:.0f}% ({100 * total / wall / (psutil.cpu_count() or 1):.0f}% of the machine)",
+    )
+    console.print(cpu)
+    if report.latencies:
+        console.print(f"mean latency {statistics.fmean(report.latencies) * 1000:.0f} ms")
+    # Correctness, not speed: every complaint was answered.
+    assert report.missing == [] and with_case == COMPLAINTS
