@@ -13,3 +13,7 @@ api_router.include_router(cases.router)
 api_router.include_router(complaints.router)
 api_router.include_router(dashboard.router)
 api_router.include_router(intake_admin.router)
+
+from services.gateway.api.routes import remediation  # noqa: E402 - issue 4 item 6
+
+api_router.include_router(remediation.router)
