@@ -1046,7 +1046,8 @@ class MarkComplaintResponse(_message.Message):
     case_action: _builtins.str
     """What happened to its case: "closed" (this was its only complaint; closed as
     rejected/dismissed through the workflow), "kept" (other complaints keep it open),
-    "pending" (the workflow could not be reached; retried in the background), "none".
+    "pending" (the workflow could not be reached; retried in the background), "refused"
+    (the case's lifecycle rules refused closing it; staff decide), "none" (no case).
     """
     replayed: _builtins.bool
     """already marked before; the first marking stands"""
