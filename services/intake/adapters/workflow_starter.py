@@ -12,6 +12,8 @@ complainant identity: the input, the id, the attributes and the summary are case
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
@@ -53,9 +55,12 @@ def initial_search_attributes(payload: contracts.CaseLifecycleInput) -> TypedSea
 
 
 class TemporalWorkflowStarter:
-    def __init__(self, client: Client, task_queue: str = contracts.TASK_QUEUE) -> None:
+    def __init__(
+        self, client: Client, task_queue: str = contracts.TASK_QUEUE, *, update_timeout: float = 10.0
+    ) -> None:
         self.client = client
         self.task_queue = task_queue
+        self.update_timeout = update_timeout
 
     async def start_case_workflow(self, payload: contracts.CaseLifecycleInput) -> None:
         try:
@@ -98,6 +103,16 @@ class TemporalWorkflowStarter:
             f"Complaint {complaint_id}, the only complaint on this case, was found {kind.value} by staff "
             f"(policy {kind.policy}); the case is not acted on."
         )
+        try:
+            async with asyncio.timeout(self.update_timeout):
+                return await self._reject(case_number, reason, actor)
+        except TimeoutError:
+            # The workflow did not answer (no worker, or its activity keeps retrying): the
+            # closure stays pending and the sweep tries again, instead of holding the
+            # staff member's request open.
+            raise Unavailable("temporal: the case workflow did not answer in time") from None
+
+    async def _reject(self, case_number: str, reason: str, actor: str) -> str:
         handle = self.client.get_workflow_handle(contracts.workflow_id(case_number))
         try:
             state = await handle.query(contracts.QUERY_STATE, result_type=contracts.CaseLifecycleState)
