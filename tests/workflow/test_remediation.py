@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from tests.workflow import remediation_support as rs
 from tests.workflow.support import current_details, search_attributes
 from workflows import remediation_activities as acts
-from workflows.contracts import RemediationResult
+from workflows.contracts import RemediationResult, remediation_workflow_id
 from workflows.remediation import (
     UPDATE_CANCEL,
     UPDATE_COMPLETE_WORK,
@@ -30,6 +30,7 @@ from workflows.remediation import (
     Phase,
     Rejection,
     RemediationState,
+    RemediationWorkflow,
     check_payment,
     council_gate_applies,
 )
@@ -476,3 +477,20 @@ def test_no_payment_through_the_invoice_once_the_period_has_ended() -> None:
         "6.7.9",
     )
     check_payment(request, Phase.INVOICED, False, 10_000, date(2026, 6, 1), date(2026, 8, 1))
+
+
+async def test_a_parent_that_is_gone_does_not_stop_the_work(env: WorkflowEnvironment) -> None:
+    fake = rs.FakeRemediation()
+    async with rs.remediation_worker(env.client, fake) as queue:
+        input = rs.make_input(parent_workflow_id="case-BL-2026-999999")  # never started
+        handle = await env.client.start_workflow(
+            RemediationWorkflow.run,
+            input,
+            id=remediation_workflow_id(input.case_number, 1),
+            task_queue=queue,
+        )
+        approved = await until(handle, "approved", env)
+        assert approved.case_status == "remediation"
+        assert (await search_attributes(handle))["CaseStatus"] == "remediation"
+        assert acts.CONTRACTOR_WORK_ORDER in fake.documents()
+        await handle.terminate("test over")

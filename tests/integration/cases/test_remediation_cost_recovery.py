@@ -152,6 +152,10 @@ async def test_payments_reduce_the_balance_once_each(cases: CasesHarness) -> Non
         cases.stub.RecordRemediationPayment(payment(number, "pay-x", 1_000, "2026-06-11", june_10))
     )
     assert isinstance(error, InvalidArgument) and [v.field for v in error.violations] == ["received_on"]
+    code, error = await rpc_error(
+        cases.stub.RecordRemediationPayment(payment(number, "pay-x", 1_000, "2026-05-31", june_10))
+    )
+    assert isinstance(error, InvalidArgument) and "before the invoice was issued" in error.violations[0].rule
     partial = await cases.stub.RecordRemediationPayment(
         payment(number, "pay-1", 40_000, "2026-06-10", june_10)
     )

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from services.cases.adapters.remediation_orm import CouncilReportItemRow, RemediationCostRow, WorkOrderRow
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from tests.integration.cases.conftest import CasesHarness
-from tests.integration.cases.support import open_request, rpc_error, seed_roll, ts
+from tests.integration.cases.support import open_request, record, rpc_error, seed_roll, ts
 
 DUNDAS = "1121010001001000000"  # 100 Dundas St E, owner Harbour Holdings Ltd
 MAY_1 = datetime(2026, 5, 1, 14, 0, tzinfo=UTC)  # 10:00 in Napanee
@@ -433,3 +433,70 @@ async def test_restricted_work_orders_are_hidden_like_their_case(cases: CasesHar
         await cases.stub.ListCouncilReportItems(cases_pb2.ListCouncilReportItemsRequest(actor=CLERK))
     ).items
     assert item.property_address == "" and "Cut grass" not in item.summary
+
+
+async def test_scheduling_follows_the_approval(cases: CasesHarness) -> None:
+    number = await open_case(cases)
+    await cases.stub.CreateWorkOrder(create_request(number))  # approved May 1 (no gate)
+
+    def schedule(on: str, step: str = "s1") -> cases_pb2.ScheduleRemediationWorkRequest:
+        request = cases_pb2.ScheduleRemediationWorkRequest(
+            case_number=number, work_order_seq=1, step_key=step, scheduled_on=on, actor=SYSTEM
+        )
+        request.occurred_at.CopyFrom(ts(MAY_1))
+        return request
+
+    _, error = await rpc_error(cases.stub.ScheduleRemediationWork(schedule("2026-04-30")))
+    assert fields(error) == {"scheduled_on": "6.5.13"}
+    _, error = await rpc_error(cases.stub.ScheduleRemediationWork(schedule("20 May")))
+    assert fields(error) == {"scheduled_on": None}
+    scheduled = await cases.stub.ScheduleRemediationWork(schedule("2026-05-20"))
+    assert (scheduled.status, scheduled.scheduled_on) == ("scheduled", "2026-05-20")
+    assert await cases.stub.ScheduleRemediationWork(schedule("2026-05-20")) == scheduled
+    moved = await cases.stub.ScheduleRemediationWork(schedule("2026-05-27", "s2"))
+    assert moved.scheduled_on == "2026-05-27"
+
+
+async def test_no_cancellation_once_costs_are_recorded(cases: CasesHarness) -> None:
+    number = await open_case(cases)
+    await cases.stub.CreateWorkOrder(create_request(number))
+    await cases.stub.RecordRemediationCosts(costs_request(number, cost("c1")))
+    cancel = cases_pb2.CancelWorkOrderRequest(
+        case_number=number, work_order_seq=1, step_key="cancel", reason="owner did it", actor=SYSTEM
+    )
+    code, error = await rpc_error(cases.stub.CancelWorkOrder(cancel))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "6.7.9" in str(error)
+
+
+async def test_no_work_order_on_a_finished_case(cases: CasesHarness) -> None:
+    number = await open_case(cases)
+    await cases.stub.RecordStatus(
+        record(number, common_pb2.CASE_STATUS_REJECTED, "reject", reason="civil matter")
+    )
+    code, error = await rpc_error(cases.stub.CreateWorkOrder(create_request(number)))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "rejected" in str(error)
+
+
+async def test_cost_dates_and_council_report_dates_are_not_in_the_future(cases: CasesHarness) -> None:
+    number = await open_case(cases)
+    await cases.stub.CreateWorkOrder(create_request(number, estimate=700_000))
+    _, error = await rpc_error(
+        cases.stub.RecordRemediationCosts(costs_request(number, cost("c1", incurred_on="2026-06-02")))
+    )
+    assert isinstance(error, InvalidArgument)  # the work order is not approved, but fields come first
+    assert fields(error) == {"costs[0].incurred_on": None}
+    [item] = (
+        await cases.stub.ListCouncilReportItems(cases_pb2.ListCouncilReportItemsRequest(actor=CLERK))
+    ).items
+    _, error = await rpc_error(
+        cases.stub.MarkCouncilItemsReported(
+            cases_pb2.MarkCouncilItemsReportedRequest(
+                item_ids=[item.item_id], meeting_on="2999-01-01", actor=CLERK
+            )
+        )
+    )
+    assert fields(error) == {"meeting_on": None}
+    _, error = await rpc_error(
+        cases.stub.ExportTaxRoll(cases_pb2.ExportTaxRollRequest(export_key=" ", actor=TREASURER))
+    )
+    assert fields(error) == {"export_key": None}

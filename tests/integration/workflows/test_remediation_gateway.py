@@ -26,6 +26,7 @@ from services.gateway.app import create_app
 from services.gateway.clients import GatewayClients, TemporalConnector
 from services.gateway.security import Role, mint_dev_token
 from tests import infra
+from tests.integration.cases.support import open_request, seed_roll
 from tests.integration.workflows.test_remediation_stack import RemediationStack, open_case, remediation_stack
 from tests.workflow.remediation_support import TORONTO
 from workflows.activities import CaseActivities
@@ -396,3 +397,28 @@ async def test_openapi_documents_the_remediation_api(gateway: Gateway) -> None:
     council = paths["/api/v1/cases/{case_number}/work-orders/{seq}/council-decision"]["post"]
     assert "6.5.13" in council["summary"] and "403" in council["responses"]
     assert "text/csv" in paths["/api/v1/remediation/tax-roll/exports"]["post"]["responses"]["200"]["content"]
+
+
+async def test_a_work_order_needs_a_parcel_on_the_roll(gateway: Gateway) -> None:
+    await seed_roll(gateway.stack.cases)
+    opened = await gateway.stack.cases.OpenCase(open_request(point=(44.2700, -76.9000)))  # no parcel there
+    number = opened.case.case_number
+    body = {
+        "work_description": "Cut the grass",
+        "estimate_cents": 90_000,
+        "contractor": "c",
+        "private_land": True,
+    }
+    response = await gateway.http.post(
+        f"/api/v1/cases/{number}/work-orders", json=body, headers=gateway.auth(Role.OFFICER)
+    )
+    assert response.status_code == 400 and errors(response) == [("property_roll_number", "6.7.9")]
+    # Named explicitly, the work order starts.
+    response = await gateway.http.post(
+        f"/api/v1/cases/{number}/work-orders",
+        json={**body, "property_roll_number": "1121010001001000000"},
+        headers=gateway.auth(Role.OFFICER),
+    )
+    assert response.status_code == 202
+    started = await work_order(gateway, number, want="approved")
+    assert started["property_roll_number"] == "1121010001001000000"

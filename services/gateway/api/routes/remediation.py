@@ -468,13 +468,23 @@ async def create_work_order(
     principal: Officer,
 ) -> WorkOrderStarted:
     # The case must exist and be visible to the caller (restricted cases, policy 6.10).
-    await rpc(
+    case = await rpc(
         "cases",
         clients.cases.GetCase(
             cases_pb2.GetCaseRequest(case_number=case_number, actor=principal.to_actor()),
             timeout=READ_TIMEOUT,
         ),
     )
+    if not body.property_roll_number.strip() and not case.property_match.property.roll_number:
+        # Answered now rather than by a workflow failing after the 202.
+        raise InvalidArgument(
+            FieldViolation(
+                "property_roll_number",
+                "the case matched no parcel on the assessment roll: name the parcel the work is on "
+                "(the costs are recovered from its registered owner and unpaid costs go on its tax roll)",
+                "6.7.9",
+            )
+        )
     existing = await rpc(
         "cases",
         clients.cases.ListWorkOrders(
@@ -504,8 +514,9 @@ async def create_work_order(
             input,
             id=started_id,
             task_queue=settings.temporal_task_queue,
-            # A work order number is used once: a second start of the same one is a conflict.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # A work order number is used once; only a start that failed before recording
+            # anything (no work order in cases, so the same number again) may be retried.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         )
     except WorkflowAlreadyStartedError:
