@@ -313,6 +313,11 @@ def _interpret(event: DomainEvent, labels: Mapping[str, str]) -> Interpretation:
             True, say(f"{method_label(method)}: {service}"), enforcement=action, emergency=emergency
         )
 
+    if aggregate == "remediation":
+        # Municipal remediation (issue 4 item 6): readable in the activity feed; the
+        # emergency approval also lands in the monthly report through ``emergency``.
+        return Interpretation(True, say(_remediation_summary(name, data, service)), emergency=emergency)
+
     if emergency is not None:
         return Interpretation(True, say(f"Emergency action: {service}"), emergency=emergency)
     return Interpretation(
@@ -320,6 +325,29 @@ def _interpret(event: DomainEvent, labels: Mapping[str, str]) -> Interpretation:
         summary=say(event.event_type),
         note="no read model for this event type; recorded only",
     )
+
+
+_REMEDIATION_SUMMARIES = {
+    "council_decision_recorded": "Council decision on remedial work",
+    "emergency_approved": "Remedial work approved as an emergency (policy 6.5.14)",
+    "work_scheduled": "Remedial work scheduled",
+    "costs_recorded": "Remediation costs recorded",
+    "work_completed": "Remedial work completed",
+    "work_order_cancelled": "Remedial work called off",
+    "invoice_issued": "Remediation costs invoiced to the owner",
+    "payment_recorded": "Remediation invoice payment received",
+    "added_to_tax_roll": "Unpaid remediation costs added to the tax roll",
+}
+
+
+def _remediation_summary(name: str, data: Mapping[str, Any], service: str) -> str:
+    """``remediation.*`` events (published by cases) as one line for the activity feed."""
+    if name == "work_order_created":
+        gated = " — over $5,000 on private land, awaiting Council (policy 6.5.13)"
+        return f"Remedial work ordered: {service}" + (gated if data.get("council_approval_required") else "")
+    if name == "council_decision_recorded" and data.get("decision") in ("approved", "refused"):
+        return f"Council {data['decision']} remedial work: {service}"
+    return f"{_REMEDIATION_SUMMARIES.get(name, name.replace('_', ' ').capitalize())}: {service}"
 
 
 def _emergency(event: DomainEvent, case_number: str, data: Mapping[str, Any]) -> EmergencyAction | None:

@@ -104,6 +104,7 @@ async def test_remediation_events_on_nats_reach_councils_monthly_report(
         )
         may = await reporting.monthly_report(2026, 5)
         june = await reporting.monthly_report(2026, 6)
+        dashboard = await reporting.dashboard(as_of=datetime(2026, 6, 2, tzinfo=UTC), recent_limit=20)
     finally:
         await engine.dispose()
     [line] = may.emergency_actions
@@ -113,3 +114,15 @@ async def test_remediation_events_on_nats_reach_councils_monthly_report(
     assert line.endswith("approved by fire_chief")
     assert june.emergency_actions == []
     assert datetime.fromisoformat(approved["occurred_at"]) == datetime(2026, 5, 2, 14, 0, tzinfo=UTC)
+    feed = {a.event_type: a.summary for a in dashboard.recent_activity if a.case_number == number}
+    assert feed == {
+        "remediation.work_order_created": (
+            "Remedial work ordered: Property Standards: Cosmetic violations — over $5,000 on private land, "
+            "awaiting Council (policy 6.5.13)"
+        ),
+        "remediation.emergency_approved": (
+            "Remedial work approved as an emergency (policy 6.5.14): Property Standards: Cosmetic violations"
+        ),
+        "remediation.costs_recorded": "Remediation costs recorded: Property Standards: Cosmetic violations",
+        "remediation.work_completed": "Remedial work completed: Property Standards: Cosmetic violations",
+    }
