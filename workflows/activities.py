@@ -81,6 +81,7 @@ class CaseSnapshot:
     zone_code: str
     assigned_officer_id: str
     restricted: bool
+    department: str = ""  # the queue the case is in (issue 4)
 
 
 def status_to_proto(status: str) -> common_pb2.CaseStatus.ValueType:
@@ -155,6 +156,7 @@ class CaseActivities:
             zone_code=case.zone_code,
             assigned_officer_id=case.assigned_officer_id,
             restricted=case.restricted,
+            department=case.department,
         )
 
 

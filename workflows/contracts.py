@@ -397,6 +397,7 @@ class AlertRecord:
     raised_at: datetime
     detail: str
     cleared_at: datetime | None = None
+    subject: str = ""  # what it is about, so one condition raises one alert
 
 
 @dataclass

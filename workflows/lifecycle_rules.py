@@ -75,8 +75,9 @@ ALLOWED_TRANSITIONS: Mapping[CaseStatus, frozenset[CaseStatus]] = {
     # Council approves (remediation) or refuses (other enforcement) (6.5.13); the emergency
     # path (6.5.14) is also an approval that leads to remediation.
     S.AWAITING_COUNCIL_APPROVAL: frozenset({S.REMEDIATION, S.ESCALATED}),
-    # Remedial work done at the owner's expense: the property complies.
-    S.REMEDIATION: frozenset({S.COMPLIED}),
+    # Remedial work done at the owner's expense: the property complies; work cancelled
+    # before it is done sends the case back to escalation (issue 4).
+    S.REMEDIATION: frozenset({S.COMPLIED, S.ESCALATED}),
     S.COMPLIED: frozenset(),
     S.REFERRED: frozenset(),
     S.REJECTED: frozenset(),
@@ -316,6 +317,17 @@ class DetailsFacts:
     assigned_officer: str = ""
     outcome: str = ""
     closed_on: date | None = None
+    # Issue 4: what a supervisor needs next to the status (all empty for older runs, whose
+    # sentence stays as it was).
+    acknowledged: bool = False
+    inspection_due_on: date | None = None
+    inspection_scheduled_on: date | None = None
+    compliance_due_on: date | None = None
+    deadline_document: str = ""  # e.g. "Order BL-2026-000123-O1"
+    reinspection_due_on: date | None = None
+    next_step: str = ""  # the usual next enforcement step, when escalated
+    remediation_detail: str = ""  # the remediation child's sentence
+    alerts: tuple[str, ...] = ()  # open escalation alerts, e.g. "inspection SLA missed"
 
 
 _STATUS_PHRASE: Mapping[CaseStatus, str] = {
@@ -341,18 +353,44 @@ def current_details(facts: DetailsFacts) -> str:
     if facts.status is S.CLOSED:
         closed = facts.closed_on.isoformat() if facts.closed_on else "?"
         return f"{received}; closed {closed} as {facts.outcome.replace('_', ' ')} {what}"
+    alerts = "".join(f"; ALERT: {alert}" for alert in facts.alerts)
     if facts.status is S.RECEIVED:
-        ack = (
-            f"acknowledgement due {facts.acknowledgement_due_on.isoformat()}; "
-            if facts.acknowledgement_due_on
-            else ""
-        )
+        if facts.acknowledged:
+            ack = "acknowledged; "
+        elif facts.acknowledgement_due_on:
+            ack = f"acknowledgement due {facts.acknowledgement_due_on.isoformat()}; "
+        else:
+            ack = ""
         waiting = (
             f"assigned to {facts.assigned_officer}, awaiting investigation"
             if facts.assigned_officer
             else "awaiting assignment"
         )
-        return f"{received}; {ack}{waiting} {what}"
+        return f"{received}; {ack}{waiting}{_inspection_clause(facts)}{alerts} {what}"
     phrase = _STATUS_PHRASE[facts.status]
+    if facts.status is S.UNDER_INVESTIGATION:
+        phrase += _inspection_clause(facts)
+    elif facts.status is S.AWAITING_COMPLIANCE and facts.compliance_due_on:
+        document = f", {facts.deadline_document}" if facts.deadline_document else ""
+        phrase = f"waiting for compliance deadline {facts.compliance_due_on.isoformat()}{document}"
+    elif facts.status is S.REINSPECTION and facts.reinspection_due_on:
+        passed = (
+            f" (compliance deadline {facts.compliance_due_on.isoformat()} passed)"
+            if facts.compliance_due_on
+            else ""
+        )
+        phrase = f"re-inspection due by {facts.reinspection_due_on.isoformat()}{passed}"
+    elif facts.status is S.ESCALATED and facts.next_step:
+        phrase = f"escalated; next usual step: {facts.next_step.replace('_', ' ')}"
+    elif facts.status in (S.AWAITING_COUNCIL_APPROVAL, S.REMEDIATION) and facts.remediation_detail:
+        phrase = facts.remediation_detail.rstrip(".")
     officer = f"; officer {facts.assigned_officer}" if facts.assigned_officer else ""
-    return f"{received}; {phrase}{officer} {what}"
+    return f"{received}; {phrase}{officer}{alerts} {what}"
+
+
+def _inspection_clause(facts: DetailsFacts) -> str:
+    if facts.inspection_scheduled_on:
+        return f"; inspection scheduled {facts.inspection_scheduled_on.isoformat()}"
+    if facts.inspection_due_on:
+        return f"; inspection due by {facts.inspection_due_on.isoformat()}"
+    return ""

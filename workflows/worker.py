@@ -2,9 +2,10 @@
 
 Connects to ``BYLAW_TEMPORAL_ADDRESS`` / ``BYLAW_TEMPORAL_NAMESPACE``, registers the custom
 search attributes if the namespace lacks them, and runs ``CaseLifecycleWorkflow``, its
-``RemediationWorkflow`` child and their activities on the ``case-lifecycle`` task queue
-until SIGTERM/SIGINT, then lets in-flight activities finish (graceful shutdown) before
-exiting. Logs "worker started" once polling; devstack waits for that line.
+``RemediationWorkflow`` child and their activities (the lifecycle's reach cases, notices
+and intake, whose declared closure days make the Town's calendar) on the
+``case-lifecycle`` task queue until SIGTERM/SIGINT, then lets in-flight activities finish
+(graceful shutdown) before exiting. Logs "worker started" once polling; devstack waits for that line.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from bylaw.v1.cases_pb2_grpc import CasesServiceStub
+from bylaw.v1.intake_pb2_grpc import IntakeServiceStub
 from bylaw.v1.notices_pb2_grpc import NoticesServiceStub
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -27,12 +29,14 @@ from services.common.logging import configure_logging
 from services.common.settings import Settings, get_settings
 from workflows.activities import CaseActivities
 from workflows.case_lifecycle import CaseLifecycleWorkflow
+from workflows.lifecycle_activities import LifecycleActivities, load_config
 from workflows.remediation import RemediationWorkflow
 from workflows.remediation_activities import RemediationActivities
 from workflows.search_attributes import ensure_search_attributes
 
 if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
     from bylaw.v1.cases_pb2_grpc import CasesServiceAsyncStub
+    from bylaw.v1.intake_pb2_grpc import IntakeServiceAsyncStub
     from bylaw.v1.notices_pb2_grpc import NoticesServiceAsyncStub
 
 log = logging.getLogger(__name__)
@@ -59,9 +63,14 @@ def build_worker(
     activities: CaseActivities,
     task_queue: str,
     remediation: RemediationActivities | None = None,
+    *,
+    lifecycle: LifecycleActivities | None = None,
 ) -> Worker:
     workflows: list[type] = [CaseLifecycleWorkflow]
     registered: list[Any] = [activities.record_status, activities.get_case]
+    # --- the case lifecycle's steps (issue 4): inspections, actions, deadlines, alerts.
+    if lifecycle is not None:
+        registered.extend(lifecycle.all())
     # --- municipal remediation (issue 4 item 6): the case's child workflow, same queue.
     if remediation is not None:
         workflows.append(RemediationWorkflow)
@@ -81,11 +90,16 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     await ensure_search_attributes(client, settings.temporal_namespace)
     channel = insecure_channel(settings.cases_addr)
     notices_channel = insecure_channel(settings.notices_addr)  # remediation's documents
+    intake_channel = insecure_channel(settings.intake_addr)  # the Town's declared closure days
     try:
         cases = cast("CasesServiceAsyncStub", CasesServiceStub(channel))
         notices = cast("NoticesServiceAsyncStub", NoticesServiceStub(notices_channel))
+        intake = cast("IntakeServiceAsyncStub", IntakeServiceStub(intake_channel))
         remediation = RemediationActivities(cases, notices, settings.timezone)
-        worker = build_worker(client, CaseActivities(cases), settings.temporal_task_queue, remediation)
+        lifecycle = LifecycleActivities(cases, notices, intake, load_config())
+        worker = build_worker(
+            client, CaseActivities(cases), settings.temporal_task_queue, remediation, lifecycle=lifecycle
+        )
         async with worker:
             log.info(
                 "worker started",
@@ -97,6 +111,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     finally:
         await channel.close()
         await notices_channel.close()
+        await intake_channel.close()
 
 
 async def _main(settings: Settings) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,8 +16,10 @@ import temporalio.api.sdk.v1 as sdk
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from tests.workflow.fakes import FakeLifecycle
 from workflows.activities import (
     GET_CASE,
     RECORD_STATUS,
@@ -35,7 +37,9 @@ from workflows.contracts import (
     workflow_id,
 )
 
-RECEIVED_AT = datetime(2026, 11, 20, 20, 30, tzinfo=UTC)  # Friday 15:30 in Toronto
+# Friday 15:30 in Toronto. In the future, so the workflow tests move the time-skipping
+# server's clock here (``travel``) and every timer and date is the same whenever they run.
+RECEIVED_AT = datetime(2037, 11, 20, 20, 30, tzinfo=UTC)
 
 
 @dataclass
@@ -104,10 +108,20 @@ def make_input(number: str | None = None, **overrides: Any) -> CaseLifecycleInpu
 
 
 @asynccontextmanager
-async def case_worker(client: Client, fake: FakeCases, task_queue: str | None = None) -> AsyncIterator[str]:
+async def case_worker(
+    client: Client,
+    fake: FakeCases,
+    task_queue: str | None = None,
+    lifecycle: FakeLifecycle | None = None,
+    workflows: Sequence[type] = (),
+) -> AsyncIterator[str]:
     queue = task_queue or f"case-lifecycle-{uuid.uuid4().hex[:8]}"
+    steps = lifecycle or FakeLifecycle()
     async with Worker(
-        client, task_queue=queue, workflows=[CaseLifecycleWorkflow], activities=fake.activities()
+        client,
+        task_queue=queue,
+        workflows=[CaseLifecycleWorkflow, *workflows],
+        activities=[*fake.activities(), *steps.activities()],
     ):
         yield queue
 
@@ -148,3 +162,11 @@ async def search_attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
     return {
         pair.key.name: pair.value for pair in description.typed_search_attributes if pair.key.name in ours
     }
+
+
+async def travel(env: WorkflowEnvironment, to: datetime) -> None:
+    """Move the time-skipping server's clock forward to ``to`` (firing any timer due
+    before it); a moment already past is left as it is."""
+    now = await env.get_current_time()
+    if to > now:
+        await env.sleep(to - now)

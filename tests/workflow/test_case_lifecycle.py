@@ -12,7 +12,9 @@ from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from tests.workflow.fakes import FakeLifecycle, findings
 from tests.workflow.support import (
+    RECEIVED_AT,
     FakeCases,
     case_worker,
     current_details,
@@ -20,15 +22,21 @@ from tests.workflow.support import (
     search_attributes,
     start_case,
     state_when,
+    travel,
 )
 from workflows.contracts import (
     QUERY_STATE,
     QUERY_TIMELINE,
     UPDATE_CLOSE_CASE,
+    UPDATE_RECORD_INSPECTION,
+    UPDATE_TAKE_ENFORCEMENT_ACTION,
     UPDATE_TRANSITION_STATUS,
     CaseLifecycleResult,
     CaseLifecycleState,
     CloseCaseRequest,
+    EnforcementActionRequest,
+    InspectionFinding,
+    RecordInspectionRequest,
     TimelineEntry,
     TransitionStatusRequest,
 )
@@ -39,6 +47,9 @@ from workflows.search_attributes import ensure_search_attributes
 async def env(time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
     # The test server accepts custom search attributes only once registered.
     await ensure_search_attributes(time_skipping_env.client, time_skipping_env.client.namespace)
+    # Cases are received at a fixed moment (RECEIVED_AT, a Friday afternoon): the test
+    # server's clock is moved there, so every timer and date is the same whenever it runs.
+    await travel(time_skipping_env, RECEIVED_AT + timedelta(minutes=1))
     return time_skipping_env
 
 
@@ -73,13 +84,17 @@ async def test_start_sets_search_attributes_details_and_acknowledgement_due(env:
         assert state.status == "received"
         assert state.zone == "WARD-2" and state.assigned_officer == "officer-7"  # from the case record
         assert fake.get_case_calls == 1
-        # Received Friday 2026-11-20 15:30 Toronto: two business days -> Tuesday (policy 6.5.5).
+        # Received Friday 2037-11-20 15:30 Toronto: two business days -> Tuesday (policy 6.5.5).
         assert state.deadlines.acknowledgement_due is not None
         assert state.deadlines.acknowledgement_due.astimezone(UTC) == datetime(
-            2026, 11, 25, 4, 59, 59, tzinfo=UTC
+            2037, 11, 25, 4, 59, 59, tzinfo=UTC
         )
-        assert [(e.event, e.status) for e in state.timeline] == [("received", "received")]
-        assert state.timeline[0].at == datetime(2026, 11, 20, 20, 30, tzinfo=UTC)
+        # The priority's first-inspection target is loaded at start (config/sla_targets.yaml).
+        assert [(e.event, e.status) for e in state.timeline] == [
+            ("received", "received"),
+            ("targets", "received"),
+        ]
+        assert state.timeline[0].at == datetime(2037, 11, 20, 20, 30, tzinfo=UTC)
 
         assert await search_attributes(handle) == {
             "CaseNumber": "BL-2026-000101",
@@ -90,9 +105,13 @@ async def test_start_sets_search_attributes_details_and_acknowledgement_due(env:
             "Zone": "WARD-2",
             "AssignedOfficer": "officer-7",
         }
+        # One business day for a high-priority inspection: Monday 23rd (policy 4.2, 6.8.6).
+        assert state.inspection_due is not None
+        assert state.inspection_due.astimezone(UTC) == datetime(2037, 11, 23, 21, 30, tzinfo=UTC)
         expected = (
-            "Received 2026-11-20; acknowledgement due 2026-11-24; assigned to officer-7, "
-            "awaiting investigation (priority high, pool-fence, by-law 2010-0049)"
+            "Received 2037-11-20; acknowledgement due 2037-11-24; assigned to officer-7, "
+            "awaiting investigation; inspection due by 2037-11-23 "
+            "(priority high, pool-fence, by-law 2010-0049)"
         )
         assert await current_details(handle) == expected
         assert state.current_details == expected
@@ -101,30 +120,31 @@ async def test_start_sets_search_attributes_details_and_acknowledgement_due(env:
 async def test_unknown_zone_and_officer_are_left_unset(env: WorkflowEnvironment) -> None:
     async with case_worker(env.client, FakeCases()) as queue:
         handle = await start_case(env.client, queue, make_input(zone=""))
+        await state_when(handle, lambda s: s.inspection_due is not None)
         attributes = await search_attributes(handle)
         assert "Zone" not in attributes and "AssignedOfficer" not in attributes
         assert (await current_details(handle)).endswith(
-            "awaiting assignment (priority high, pool-fence, by-law 2010-0049)"
+            "awaiting assignment; inspection due by 2037-11-23 (priority high, pool-fence, by-law 2010-0049)"
         )
 
 
 async def test_acknowledgement_due_given_by_intake_is_kept(env: WorkflowEnvironment) -> None:
-    due = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)  # intake knew of a declared closure day
+    due = datetime(2037, 11, 26, 22, 0, tzinfo=UTC)  # intake knew of a declared closure day
     async with case_worker(env.client, FakeCases()) as queue:
         handle = await start_case(env.client, queue, make_input(acknowledgement_due=due))
         state = await _state(handle)
         assert state.deadlines.acknowledgement_due == due
-        assert "acknowledgement due 2026-11-26" in await current_details(handle)
+        assert "acknowledgement due 2037-11-26" in await current_details(handle)
 
 
 async def test_acknowledgement_skips_christmas_holidays(env: WorkflowEnvironment) -> None:
-    # Thursday 2026-12-24: Christmas (Fri), weekend, Boxing Day observed Monday 28th (4.2).
-    received = datetime(2026, 12, 24, 15, 0, tzinfo=UTC)
+    # Thursday 2037-12-24: Christmas (Fri), weekend, Boxing Day observed Monday 28th (4.2).
+    received = datetime(2037, 12, 24, 15, 0, tzinfo=UTC)
     async with case_worker(env.client, FakeCases()) as queue:
         handle = await start_case(env.client, queue, make_input(received_at=received))
         state = await _state(handle)
         assert state.deadlines.acknowledgement_due is not None
-        assert state.deadlines.acknowledgement_due.date().isoformat() == "2026-12-30"
+        assert state.deadlines.acknowledgement_due.date().isoformat() == "2037-12-30"
 
 
 async def test_illegal_transition_is_rejected_by_the_validator(env: WorkflowEnvironment) -> None:
@@ -185,16 +205,25 @@ async def test_allowed_transition_records_status_once_and_updates_everything(
         assert state.timeline[-1].event == "status" and state.timeline[-1].actor == "supervisor-1"
         assert (await search_attributes(handle))["CaseStatus"] == "under_investigation"
         details = (
-            "Received 2026-11-20; under investigation; officer officer-7 "
+            "Received 2037-11-20; under investigation; inspection due by 2037-11-23; officer officer-7 "
             "(priority high, pool-fence, by-law 2010-0049)"
         )
         assert await current_details(handle) == details
 
         timeline = await handle.query(QUERY_TIMELINE, result_type=list[TimelineEntry])
-        assert [e.status for e in timeline] == ["received", "under_investigation"]
+        assert [e.status for e in timeline if e.event == "status"] == ["under_investigation"]
 
-        await _transition(handle, "notice_issued")
-        assert fake.calls[-1].step_key == "BL-2026-000102:2:notice_issued"
+        # Issue 4: the statuses after investigation are reached by the lifecycle steps,
+        # which record what they are (a notice, a deadline), never by a bare status change.
+        error = await _rejected(
+            handle, UPDATE_TRANSITION_STATUS, TransitionStatusRequest(status="notice_issued")
+        )
+        assert error.type == "InvalidTransition"
+        assert (
+            error.message
+            == "status: notice_issued is reached by an enforcement action (take_enforcement_action)"
+        )
+        assert len(fake.calls) == 1
 
 
 async def test_transient_activity_failure_is_retried_with_the_same_step_key(env: WorkflowEnvironment) -> None:
@@ -268,7 +297,7 @@ async def test_close_case_ends_the_workflow_with_its_outcome(env: WorkflowEnviro
 
         state = await _state(handle)  # completed workflows still answer queries
         assert state.status == "closed" and state.outcome == "dismissed"
-        assert state.timeline[-1].event == "closed"
+        assert [e.event for e in state.timeline].count("closed") == 1
         assert (await search_attributes(handle))["CaseStatus"] == "closed"
         assert "closed" in await current_details(handle)
 
@@ -315,12 +344,31 @@ async def test_referral_then_close(env: WorkflowEnvironment) -> None:
 
 async def test_continue_as_new_carries_state(env: WorkflowEnvironment) -> None:
     fake = FakeCases(officer="officer-7")
-    async with case_worker(env.client, fake) as queue:
-        # A low event limit makes the workflow continue as new after a few updates.
-        handle = await start_case(env.client, queue, make_input("BL-2026-000106", history_event_limit=25))
+    lifecycle = FakeLifecycle()
+    async with case_worker(env.client, fake, lifecycle=lifecycle) as queue:
+        # A low event limit makes the workflow continue as new after a few steps.
+        handle = await start_case(env.client, queue, make_input("BL-2026-000106", history_event_limit=40))
         first_run = (await handle.describe()).run_id
-        for status in ("under_investigation", "notice_issued", "awaiting_compliance", "reinspection"):
-            await _transition(handle, status)
+        await _transition(handle, "under_investigation")
+        await travel(env, RECEIVED_AT + timedelta(hours=21))
+        await handle.execute_update(
+            UPDATE_RECORD_INSPECTION,
+            RecordInspectionRequest(
+                kind="initial",
+                inspected_at=RECEIVED_AT + timedelta(hours=20),
+                checklist_id="pool-fence",
+                findings=[InspectionFinding(**f) for f in findings({"gate-self-closing": "gate stays open"})],
+            ),
+        )
+        await handle.execute_update(
+            UPDATE_TAKE_ENFORCEMENT_ACTION,
+            EnforcementActionRequest(
+                action="education",
+                details="The pool gate does not close and latch by itself.",
+                required_action="Repair the gate so it self-closes and self-latches.",
+                comply_by="2037-12-18",
+            ),
+        )
 
         deadline = asyncio.get_running_loop().time() + 30
         while (await handle.describe()).run_id == first_run:
@@ -330,27 +378,29 @@ async def test_continue_as_new_carries_state(env: WorkflowEnvironment) -> None:
         latest = env.client.get_workflow_handle(handle.id, result_type=CaseLifecycleResult)
         state = await _state(latest)
         assert state.runs >= 2
-        assert state.status == "reinspection" and state.transitions == 4
-        assert [e.status for e in state.timeline] == [
-            "received",
-            "under_investigation",
-            "notice_issued",
-            "awaiting_compliance",
-            "reinspection",
-        ]
+        assert state.status == "awaiting_compliance" and state.deadline is not None
+        assert state.deadline.due_on == "2037-12-18" and state.actions[0].number == "BL-2026-000106-W1"
         assert state.assigned_officer == "officer-7"
         assert fake.get_case_calls == 1  # the record is read once per case, not per run
-        assert (await search_attributes(latest))["CaseStatus"] == "reinspection"
-        assert "re-inspection due" in await current_details(latest)
+        assert (await search_attributes(latest))["CaseStatus"] == "awaiting_compliance"
 
-        # Sequence numbers continue across runs, so step keys never collide.
-        await _transition(latest, "complied")
-        assert fake.calls[-1].step_key == "BL-2026-000106:5:complied"
+        # The deadline timer resumes in the new run: at expiry the case awaits re-inspection.
+        await env.sleep(timedelta(days=30))
+        state = await state_when(latest, lambda s: s.status == "reinspection")
+        assert [c.step_key for c in fake.calls].count("BL-2026-000106:4:reinspection") == 1
+        # Step keys continue across runs, so none is ever reused.
+        assert len(set(lifecycle.deadline_changes)) == len(lifecycle.deadline_changes)
         await latest.execute_update(
-            UPDATE_CLOSE_CASE, CloseCaseRequest(outcome="voluntary_compliance", reason="fence repaired")
+            UPDATE_RECORD_INSPECTION,
+            RecordInspectionRequest(
+                kind="reinspection",
+                inspected_at=datetime(2037, 12, 21, 15, 0, tzinfo=UTC),
+                checklist_id="pool-fence",
+                findings=[InspectionFinding(**f) for f in findings()],
+            ),
         )
         result = await latest.result()
-        assert result.transitions == 6 and result.outcome == "voluntary_compliance"
+        assert result.outcome == "voluntary_compliance" and result.days_open == 31
 
 
 async def test_invalid_priority_fails_the_workflow(env: WorkflowEnvironment) -> None:
