@@ -135,4 +135,7 @@ async def test_get_and_list(harness: Harness) -> None:
 
 
 def test_templates_are_listed_by_name(harness: Harness) -> None:
-    assert [t.name for t in harness.service.templates()] == ["acknowledgement", "compliance_notice", "plain"]
+    names = [t.name for t in harness.service.templates()]
+    # Sorted by name; later issues add templates (lifecycle, remediation) as data.
+    assert names == sorted(names)
+    assert {"acknowledgement", "compliance_notice", "plain"} <= set(names)
