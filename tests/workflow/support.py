@@ -5,6 +5,7 @@ inputs, and reading what a supervisor sees (search attributes, current details).
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -14,6 +15,9 @@ from typing import Any
 
 import temporalio.api.sdk.v1 as sdk
 from temporalio import activity
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -157,11 +161,32 @@ async def current_details(handle: WorkflowHandle[Any, Any]) -> str:
 async def search_attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
     """Our custom search attributes as the server reports them (system ones, such as the
     dev server's BuildIds, left out)."""
-    ours = {key.name for key in SEARCH_ATTRIBUTE_KEYS}
-    description = await handle.describe()
-    return {
-        pair.key.name: pair.value for pair in description.typed_search_attributes if pair.key.name in ours
-    }
+    ours = {key.name: key for key in SEARCH_ATTRIBUTE_KEYS}
+    # Read raw: the time-skipping server reports an unset attribute as a null payload,
+    # which the SDK's decoder of a described workflow cannot parse; an unset attribute is
+    # simply absent here, as it is on the real server.
+    raw = await handle._client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=handle._client.namespace,
+            execution=WorkflowExecution(workflow_id=handle.id, run_id=handle.run_id or ""),
+        )
+    )
+    found: dict[str, Any] = {}
+    for name, payload in raw.workflow_execution_info.search_attributes.indexed_fields.items():
+        if name not in ours:
+            continue
+        value = json.loads(payload.data) if payload.data else None
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value is None:
+            continue
+        kind = ours[name].indexed_value_type
+        found[name] = (
+            datetime.fromisoformat(value)
+            if int(kind) == int(IndexedValueType.INDEXED_VALUE_TYPE_DATETIME)
+            else value
+        )
+    return found
 
 
 async def travel(env: WorkflowEnvironment, to: datetime) -> None:
@@ -170,3 +195,13 @@ async def travel(env: WorkflowEnvironment, to: datetime) -> None:
     now = await env.get_current_time()
     if to > now:
         await env.sleep(to - now)
+
+
+async def latest_run_id(client: Client, workflow_id: str) -> str:
+    """The newest run of ``workflow_id`` (read raw: see ``search_attributes``)."""
+    raw = await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+        )
+    )
+    return str(raw.workflow_execution_info.execution.run_id)
