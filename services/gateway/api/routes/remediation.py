@@ -42,7 +42,11 @@ from services.gateway.errors import rpc
 from services.gateway.security import Principal, Role
 from workflows.contracts import (
     REMEDIATION_WORKFLOW_TYPE,
+    UPDATE_TAKE_ENFORCEMENT_ACTION,
+    CaseLifecycleState,
+    EnforcementActionRequest,
     RemediationInput,
+    WorkOrderRequest,
     remediation_workflow_id,
     workflow_id,
 )
@@ -104,13 +108,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class WorkOrderIn(BaseModel):
+    """Direct enforcement (policy 6.2.2 e): the work order, and what the case workflow needs
+    to accept it as the next enforcement step (progressive enforcement, 6.2.3-6.2.4, 6.4.7)."""
+
     work_description: str = Field(min_length=1, max_length=4000, description="what the contractor must do")
     estimate_cents: int = Field(gt=0, le=10_000_000_000, description="estimated cost in cents")
     contractor: str = Field(min_length=1, max_length=200)
     private_land: bool = Field(description="the Council gate applies to entry onto private lands (6.5.13)")
-    property_roll_number: str = Field(default="", max_length=32, description="default: the case's parcel")
-    payment_period_days: int = Field(
-        default=0, ge=0, le=365, description="days to pay the invoice; 0: the configured period (6.7.9)"
+    details: str = Field(default="", max_length=4000, description="how the by-law is contravened (6.7.4 a)")
+    required_action: str = Field(default="", max_length=4000, description="what the owner had to do (6.7.4)")
+    deviation_reason: str = Field(
+        default="", max_length=2000, description="why the usual next step is not taken (6.4.7)"
+    )
+    justification: str = Field(
+        default="", max_length=64, description="e.g. health_and_safety (6.2.4 c, 6.4.7)"
     )
 
 
@@ -404,7 +415,7 @@ def _rejection(error: ApplicationError) -> DomainError:
         return NotFound(error.message)
     if kind == "AlreadyExists":
         return AlreadyExists(error.message)
-    if kind == "FailedPrecondition":
+    if kind in ("FailedPrecondition", "InvalidTransition"):
         return FailedPrecondition(error.message)
     return Unavailable(error.message)
 
@@ -451,10 +462,11 @@ async def _progress(clients: ClientsDep, case_number: str, seq: int) -> Progress
     "/cases/{case_number}/work-orders",
     summary="Order municipal remediation: a contractor work order with its estimate (seed spec 3.4)",
     description=(
-        "Starts the work order's remediation workflow (a child of the case when the case "
-        "workflow chose direct enforcement; here started for the case). Over $5,000 on private "
-        "land it waits for Council (policy 6.5.13). The owner is sent notice of every step "
-        "the Town will take (6.7.10)."
+        "Direct enforcement through the case workflow, which checks it against progressive "
+        "enforcement and starts the work order's remediation workflow as its child (a case kept "
+        "without a case workflow gets the remediation workflow on its own). Over $5,000 on "
+        "private land it waits for Council (policy 6.5.13). The owner is sent notice of every "
+        "step the Town will take (6.7.10)."
     ),
     response_model=WorkOrderStarted,
     status_code=status.HTTP_202_ACCEPTED,
@@ -475,16 +487,61 @@ async def create_work_order(
             timeout=READ_TIMEOUT,
         ),
     )
-    if not body.property_roll_number.strip() and not case.property_match.property.roll_number:
+    if not case.property_match.property.roll_number:
         # Answered now rather than by a workflow failing after the 202.
         raise InvalidArgument(
             FieldViolation(
                 "property_roll_number",
-                "the case matched no parcel on the assessment roll: name the parcel the work is on "
-                "(the costs are recovered from its registered owner and unpaid costs go on its tax roll)",
+                "the case matched no parcel on the assessment roll: remedial work needs one (the costs "
+                "are recovered from its registered owner and unpaid costs go on its tax roll)",
                 "6.7.9",
             )
         )
+    client = await clients.temporal.client()
+    # The case workflow is the authority on enforcement: through it, direct enforcement is
+    # checked against progressive enforcement (6.2.3-6.2.4, 6.7.5) and it starts and
+    # follows the remediation child itself.
+    try:
+        case_state: CaseLifecycleState = await client.get_workflow_handle(
+            workflow_id(case_number)
+        ).execute_update(
+            UPDATE_TAKE_ENFORCEMENT_ACTION,
+            EnforcementActionRequest(
+                action="direct_enforcement",
+                details=body.details,
+                required_action=body.required_action,
+                deviation_reason=body.deviation_reason,
+                justification=body.justification,
+                work_order=WorkOrderRequest(
+                    work_description=body.work_description.strip(),
+                    estimate_cents=body.estimate_cents,
+                    contractor=body.contractor.strip(),
+                    private_land=body.private_land,
+                ),
+                actor=principal.subject,
+            ),
+            result_type=CaseLifecycleState,
+        )
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError):
+            raise _rejection(cause) from None
+        raise Unavailable(f"the case workflow did not answer: {cause}") from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise Unavailable(f"Temporal: {err.message}") from None
+    else:
+        child = case_state.remediation
+        if child is None:
+            raise Unavailable("the case workflow accepted direct enforcement but reported no work order")
+        return WorkOrderStarted(
+            case_number=case_number,
+            work_order_seq=child.work_order_seq,
+            workflow_id=child.workflow_id,
+            council_approval_required=council_gate_applies(body.private_land, body.estimate_cents),
+        )
+    # No case workflow runs for this case (a record kept without one): the work order's
+    # workflow is started on its own, numbered after the work orders cases holds.
     existing = await rpc(
         "cases",
         clients.cases.ListWorkOrders(
@@ -493,7 +550,6 @@ async def create_work_order(
         ),
     )
     seq = max((w.work_order_seq for w in existing.work_orders), default=0) + 1
-    client = await clients.temporal.client()
     input = RemediationInput(
         case_number=case_number,
         work_order_seq=seq,
@@ -502,9 +558,7 @@ async def create_work_order(
         contractor=body.contractor.strip(),
         private_land=body.private_land,
         requested_by=principal.subject,
-        property_roll_number=body.property_roll_number.strip(),
         parent_workflow_id=workflow_id(case_number),
-        payment_period_days=body.payment_period_days,
         town_timezone=settings.timezone,
     )
     started_id = remediation_workflow_id(case_number, seq)
