@@ -51,6 +51,7 @@ DEFAULT_INSPECTION_BUSINESS_DAYS = {"high": 1, "medium": 5, "low": 10}
 DEFAULT_REINSPECTION_BUSINESS_DAYS = 2
 DEFAULT_ORDER_FOLLOWUP_BUSINESS_DAYS = 10
 CALENDAR_YEARS_AHEAD = 2
+CALENDAR_ATTEMPTS = 5  # then public holidays only (see _closure_days)
 RENDER_TIMEOUT_SECONDS = 120.0
 HEARTBEAT_EVERY_SECONDS = 5.0
 
@@ -353,13 +354,25 @@ class LifecycleActivities:
         )
 
     async def _closure_days(self, start: date, end: date) -> list[str]:
-        # Declared Town closure days (policy 4.2), kept by intake where staff declare them.
-        reply = await _call(
-            self._intake.ListClosureDays(
+        """Declared Town closure days (policy 4.2), kept by intake where staff declare them.
+
+        A brief intake outage is retried by Temporal; a long one must not stop a case from
+        starting or its deadline from expiring, so after a few attempts the calendar falls
+        back to weekends and public holidays only (and says so in the log)."""
+        try:
+            reply = await self._intake.ListClosureDays(
                 intake_pb2.ListClosureDaysRequest(from_date=start.isoformat(), to_date=end.isoformat()),
                 timeout=RPC_TIMEOUT_SECONDS,
             )
-        )
+        except grpc.RpcError as err:
+            error = application_error(err)
+            if error is not err or activity.info().attempt < CALENDAR_ATTEMPTS:
+                raise error from None
+            log.warning(
+                "intake unreachable: business days without declared closure days",
+                extra={"attempt": activity.info().attempt, "from": start.isoformat()},
+            )
+            return []
         return sorted(day.date for day in reply.days)
 
     @activity.defn(name=ASSIGN_CASE)

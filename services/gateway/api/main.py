@@ -17,3 +17,7 @@ api_router.include_router(intake_admin.router)
 from services.gateway.api.routes import remediation  # noqa: E402 - issue 4 item 6
 
 api_router.include_router(remediation.router)
+
+from services.gateway.api.routes import lifecycle  # noqa: E402 - issue 4 items 1-5, 7-9
+
+api_router.include_router(lifecycle.router)

@@ -8,11 +8,24 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import pytest
-from bylaw.v1 import cases_pb2, cases_pb2_grpc, common_pb2
+from bylaw.v1 import (
+    cases_pb2,
+    cases_pb2_grpc,
+    common_pb2,
+    evidence_pb2,
+    evidence_pb2_grpc,
+    intake_pb2,
+    intake_pb2_grpc,
+    notices_pb2,
+    notices_pb2_grpc,
+)
+from bylaw.v1.cases_pb2_grpc import CasesServiceStub
+from bylaw.v1.intake_pb2_grpc import IntakeServiceStub
+from bylaw.v1.notices_pb2_grpc import NoticesServiceStub
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
 from temporalio.client import Client
@@ -20,7 +33,9 @@ from temporalio.service import RPCError
 
 from devstack.processes import free_port
 from services.common.errors import DomainError, NotFound
+from services.common.grpc_client import insecure_channel
 from services.common.grpc_server import ServiceRegistration, build_server
+from workflows.lifecycle_activities import LifecycleActivities, load_config
 
 
 @dataclass
@@ -32,6 +47,8 @@ class FakeCasesServicer(cases_pb2_grpc.CasesServiceServicer):
     refuse: dict[str, DomainError] = field(default_factory=dict)
     record_calls: list[cases_pb2.RecordStatusRequest] = field(default_factory=list)
     steps: dict[tuple[str, str], int] = field(default_factory=dict)
+    alerts: dict[tuple[str, str], str] = field(default_factory=dict)
+    closures: dict[str, cases_pb2.RecordClosureRequest] = field(default_factory=dict)
 
     def add_case(self, case_number: str, *, zone: str = "", officer: str = "") -> None:
         self.cases[case_number] = cases_pb2.Case(
@@ -67,6 +84,30 @@ class FakeCasesServicer(cases_pb2_grpc.CasesServiceServicer):
             case.status = request.status
             case.outcome = request.outcome
         return case
+
+    # The lifecycle's records (issue 4), kept just far enough for the workflow to run.
+
+    async def GetOfficer(
+        self, request: cases_pb2.GetOfficerRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> cases_pb2.Officer:
+        return cases_pb2.Officer(officer_id=request.officer_id, display_name="A. Officer", active=True)
+
+    async def RaiseAlert(
+        self, request: cases_pb2.RaiseAlertRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> cases_pb2.Alert:
+        self.alerts.setdefault((request.case_number, request.step_key), request.kind)
+        return cases_pb2.Alert(case_number=request.case_number, step_key=request.step_key, kind=request.kind)
+
+    async def ClearAlert(
+        self, request: cases_pb2.ClearAlertRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> cases_pb2.Alert:
+        return cases_pb2.Alert(case_number=request.case_number, step_key=request.step_key)
+
+    async def RecordClosure(
+        self, request: cases_pb2.RecordClosureRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> cases_pb2.CaseClosure:
+        self.closures.setdefault(request.case_number, request)
+        return cases_pb2.CaseClosure(case_number=request.case_number, outcome=request.outcome)
 
 
 @dataclass
@@ -117,3 +158,82 @@ async def new_namespace(client: Client) -> str:
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.2)
+
+
+@dataclass
+class FakeOthers(
+    notices_pb2_grpc.NoticesServiceServicer,
+    evidence_pb2_grpc.EvidenceServiceServicer,
+    intake_pb2_grpc.IntakeServiceServicer,
+):
+    """The services the lifecycle activities reach besides cases: notices renders (once per
+    case step, like the real one), evidence lists photos, intake lists closure days."""
+
+    rendered: dict[tuple[str, str], notices_pb2.Document] = field(default_factory=dict)
+    photos: dict[str, list[evidence_pb2.EvidenceItem]] = field(default_factory=dict)
+    closure_days: list[str] = field(default_factory=list)
+
+    async def RenderDocument(
+        self, request: notices_pb2.RenderDocumentRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> notices_pb2.Document:
+        key = (request.case_number, request.step_key)
+        if key not in self.rendered:
+            self.rendered[key] = notices_pb2.Document(
+                document_id=str(uuid.uuid4()), case_number=request.case_number, template=request.template
+            )
+        return self.rendered[key]
+
+    async def ListEvidence(
+        self, request: evidence_pb2.ListEvidenceRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> evidence_pb2.ListEvidenceResponse:
+        return evidence_pb2.ListEvidenceResponse(items=self.photos.get(request.case_number, []))
+
+    async def ListClosureDays(
+        self, request: intake_pb2.ListClosureDaysRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> intake_pb2.ListClosureDaysResponse:
+        return intake_pb2.ListClosureDaysResponse(
+            days=[intake_pb2.ClosureDay(date=d) for d in self.closure_days]
+        )
+
+
+@dataclass
+class Others:
+    servicer: FakeOthers
+    address: str
+
+    def lifecycle(self, cases_address: str, channels: list[grpc.aio.Channel]) -> LifecycleActivities:
+        """Lifecycle activities on the cases service at ``cases_address`` and these fakes
+        (the channels are appended to ``channels`` for the caller to close)."""
+        cases_channel, others_channel = insecure_channel(cases_address), insecure_channel(self.address)
+        channels.extend([cases_channel, others_channel])
+        return LifecycleActivities(
+            cast(Any, CasesServiceStub(cases_channel)),
+            cast(Any, NoticesServiceStub(others_channel)),
+            cast(Any, IntakeServiceStub(others_channel)),
+            load_config(),
+        )
+
+
+@pytest.fixture
+async def others() -> AsyncIterator[Others]:
+    servicer = FakeOthers()  # type: ignore[abstract]
+    address = f"127.0.0.1:{free_port()}"
+    server, _health, _port = await build_server(
+        [
+            ServiceRegistration(
+                "bylaw.v1.NoticesService", notices_pb2_grpc.add_NoticesServiceServicer_to_server, servicer
+            ),
+            ServiceRegistration(
+                "bylaw.v1.EvidenceService", evidence_pb2_grpc.add_EvidenceServiceServicer_to_server, servicer
+            ),
+            ServiceRegistration(
+                "bylaw.v1.IntakeService", intake_pb2_grpc.add_IntakeServiceServicer_to_server, servicer
+            ),
+        ],
+        address,
+    )
+    await server.start()
+    try:
+        yield Others(servicer, address)
+    finally:
+        await server.stop(1)

@@ -26,14 +26,18 @@ from services.common.grpc_client import insecure_channel
 from services.common.grpc_server import build_server
 from services.common.runtime import infrastructure
 from services.common.settings import Settings
+from tests.integration.workflows.conftest import Others
 from tests.workflow.support import make_input
 from workflows.activities import CaseActivities, GetCaseInput, RecordStatusInput
 from workflows.case_lifecycle import CaseLifecycleWorkflow
 from workflows.contracts import (
     UPDATE_CLOSE_CASE,
+    UPDATE_RECORD_INSPECTION,
     UPDATE_TRANSITION_STATUS,
     CaseLifecycleResult,
     CloseCaseRequest,
+    InspectionFinding,
+    RecordInspectionRequest,
     TransitionStatusRequest,
     workflow_id,
 )
@@ -49,6 +53,7 @@ NOW = datetime(2026, 11, 20, 20, 30, tzinfo=UTC)
 class RealCases:
     stub: CasesServiceAsyncStub
     activities: CaseActivities
+    address: str
 
 
 @pytest.fixture
@@ -62,13 +67,13 @@ async def real_cases(database_url: str, nats_url: str) -> AsyncIterator[RealCase
         channel = insecure_channel(address)
         try:
             stub = cast("CasesServiceAsyncStub", CasesServiceStub(channel))
-            yield RealCases(stub, CaseActivities(stub))
+            yield RealCases(stub, CaseActivities(stub), address)
         finally:
             await channel.close()
             await server.stop(1)
 
 
-async def open_case(stub: CasesServiceAsyncStub) -> str:
+async def open_case(stub: CasesServiceAsyncStub, received_at: datetime = NOW) -> str:
     received = cases_pb2.OpenCaseRequest(
         complaint_id=f"SR-{uuid.uuid4().hex[:12]}",
         service_code="pool-fence",
@@ -80,7 +85,7 @@ async def open_case(stub: CasesServiceAsyncStub) -> str:
         channel="web",
         actor=common_pb2.Actor(subject="svc-intake", roles=["system"]),
     )
-    received.received_at.FromDatetime(NOW)
+    received.received_at.FromDatetime(received_at)
     response = await stub.OpenCase(received)
     return str(response.case.case_number)
 
@@ -151,31 +156,76 @@ async def test_unreachable_service_is_retryable() -> None:
         await channel.close()
 
 
-async def test_workflow_drives_the_real_record(real_cases: RealCases, temporal_client: Client) -> None:
-    number = await open_case(real_cases.stub)
+async def test_workflow_drives_the_real_record(
+    real_cases: RealCases, temporal_client: Client, others: Others
+) -> None:
+    received = datetime.now(UTC)
+    number = await open_case(real_cases.stub, received)
     queue = f"case-lifecycle-{uuid.uuid4().hex[:8]}"
-    async with build_worker(temporal_client, real_cases.activities, queue):
-        handle = await temporal_client.start_workflow(
-            CaseLifecycleWorkflow.run, make_input(number), id=workflow_id(number), task_queue=queue
-        )
-        for status in (
-            "under_investigation",
-            "notice_issued",
-            "awaiting_compliance",
-            "reinspection",
-            "complied",
-        ):
-            await handle.execute_update(
-                UPDATE_TRANSITION_STATUS, TransitionStatusRequest(status=status, actor="officer-7")
+    channels: list[grpc.aio.Channel] = []
+    lifecycle = others.lifecycle(real_cases.address, channels)
+    try:
+        async with build_worker(temporal_client, real_cases.activities, queue, lifecycle=lifecycle):
+            handle = await temporal_client.start_workflow(
+                CaseLifecycleWorkflow.run,
+                make_input(number, received_at=received),
+                id=workflow_id(number),
+                task_queue=queue,
             )
-        result = await handle.execute_update(
-            UPDATE_CLOSE_CASE,
-            CloseCaseRequest(outcome="voluntary_compliance", reason="fence repaired", actor="officer-7"),
-            result_type=CaseLifecycleResult,
-        )
-        assert await asyncio.wait_for(handle.result(), timeout=30) == result
+            await handle.execute_update(
+                UPDATE_TRANSITION_STATUS,
+                TransitionStatusRequest(status="under_investigation", actor="officer-7"),
+            )
+            # Findings go to the record, checked there against the pool-fence checklist.
+            await handle.execute_update(
+                UPDATE_RECORD_INSPECTION,
+                RecordInspectionRequest(
+                    kind="initial",
+                    inspected_at=datetime.now(UTC),
+                    checklist_id="pool-fence",
+                    findings=[
+                        InspectionFinding(item_id=item, result="compliant")
+                        for item in (
+                            "enclosure-complete",
+                            "fence-height",
+                            "climbability",
+                            "opening-spacing",
+                            "gate-self-closing",
+                            "gate-latch-height",
+                            "condition",
+                        )
+                    ],
+                    actor="officer-7",
+                ),
+            )
+            result = await handle.execute_update(
+                UPDATE_CLOSE_CASE,
+                CloseCaseRequest(
+                    outcome="dismissed", reason="no contravention at inspection", actor="officer-7"
+                ),
+                result_type=CaseLifecycleResult,
+            )
+            assert await asyncio.wait_for(handle.result(), timeout=30) == result
+    finally:
+        for channel in channels:
+            await channel.close()
 
     case = await real_cases.stub.GetCase(cases_pb2.GetCaseRequest(case_number=number))
     assert case.status == common_pb2.CASE_STATUS_CLOSED
-    assert case.outcome == "voluntary_compliance"
-    assert result.transitions == 6
+    assert case.outcome == "dismissed"
+    assert result.transitions == 2
+    system = common_pb2.Actor(subject="sup", roles=["supervisor"])
+    [inspection] = (
+        await real_cases.stub.ListInspections(
+            cases_pb2.ListInspectionsRequest(case_number=number, actor=system)
+        )
+    ).inspections
+    assert inspection.state == "completed" and not inspection.violation_found
+    report = others.servicer.rendered[(number, f"{number}:inspection:1:report")]
+    assert inspection.report_document_id == report.document_id
+    closure = await real_cases.stub.GetClosure(cases_pb2.GetClosureRequest(case_number=number, actor=system))
+    assert (closure.outcome, closure.inspections, closure.days_since_order) == ("dismissed", 1, -1)
+    assert (
+        closure.closure_document_id
+        == others.servicer.rendered[(number, f"{number}:closure:letter")].document_id
+    )

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import grpc
 import pytest
 from bylaw.v1.cases_pb2_grpc import CasesServiceStub
 from temporalio.client import (
@@ -26,8 +27,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 
 from services.common.errors import FailedPrecondition
-from services.common.grpc_client import insecure_channel
-from tests.integration.workflows.conftest import FakeCases, new_namespace
+from tests.integration.workflows.conftest import FakeCases, Others, new_namespace
 from tests.workflow.support import current_details, make_input, search_attributes
 from workflows.activities import CaseActivities
 from workflows.case_lifecycle import CaseLifecycleWorkflow
@@ -48,14 +48,17 @@ T = TypeVar("T")
 
 
 @asynccontextmanager
-async def running_worker(client: Client, cases_address: str) -> AsyncIterator[str]:
+async def running_worker(client: Client, cases_address: str, others: Others) -> AsyncIterator[str]:
     queue = f"case-lifecycle-{uuid.uuid4().hex[:8]}"
-    channel = insecure_channel(cases_address)
+    channels: list[grpc.aio.Channel] = []
+    lifecycle = others.lifecycle(cases_address, channels)
     try:
-        async with build_worker(client, CaseActivities(cast(Any, CasesServiceStub(channel))), queue):
+        activities = CaseActivities(cast(Any, CasesServiceStub(channels[0])))
+        async with build_worker(client, activities, queue, lifecycle=lifecycle):
             yield queue
     finally:
-        await channel.close()
+        for channel in channels:
+            await channel.close()
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool], seconds: float = 20) -> T:
@@ -80,11 +83,11 @@ async def state_of(handle: WorkflowHandle[Any, Any]) -> CaseLifecycleState:
 
 
 async def test_case_is_findable_and_readable_in_visibility(
-    temporal_client: Client, fake_cases: FakeCases
+    temporal_client: Client, fake_cases: FakeCases, others: Others
 ) -> None:
     case_number = f"BL-2026-{uuid.uuid4().int % 10**6:06d}"
     fake_cases.servicer.add_case(case_number, zone="WARD-3", officer="officer-12")
-    async with running_worker(temporal_client, fake_cases.address) as queue:
+    async with running_worker(temporal_client, fake_cases.address, others) as queue:
         handle = await temporal_client.start_workflow(
             CaseLifecycleWorkflow.run, make_input(case_number), id=workflow_id(case_number), task_queue=queue
         )
@@ -103,9 +106,13 @@ async def test_case_is_findable_and_readable_in_visibility(
             "Zone": "WARD-3",
             "AssignedOfficer": "officer-12",
         }
+        # The case is received on support.RECEIVED_AT (a Friday in 2037): its targets lie
+        # ahead, so the details show them and no alert has fired.
+        await eventually(lambda: state_of(handle), lambda s: s.inspection_due is not None)
         assert await current_details(handle) == (
-            "Received 2026-11-20; acknowledgement due 2026-11-24; assigned to officer-12, "
-            "awaiting investigation (priority high, pool-fence, by-law 2010-0049)"
+            "Received 2037-11-20; acknowledgement due 2037-11-24; assigned to officer-12, "
+            "awaiting investigation; inspection due by 2037-11-23 "
+            "(priority high, pool-fence, by-law 2010-0049)"
         )
 
         state = await handle.execute_update(
@@ -125,7 +132,10 @@ async def test_case_is_findable_and_readable_in_visibility(
             ),
             lambda ids: len(ids) == 1,
         )
-        assert "under investigation; officer officer-12" in await current_details(handle)
+        assert (
+            "under investigation; inspection due by 2037-11-23; officer officer-12"
+            in await current_details(handle)
+        )
 
         result = await handle.execute_update(
             UPDATE_CLOSE_CASE,
@@ -134,6 +144,9 @@ async def test_case_is_findable_and_readable_in_visibility(
         )
         assert result.outcome == "dismissed"
         assert fake_cases.servicer.record_calls[-1].outcome == "dismissed"
+        # The closure summary went to the record, and the closure letter to notices.
+        assert fake_cases.servicer.closures[case_number].outcome == "dismissed"
+        assert (case_number, f"{case_number}:closure:letter") in others.servicer.rendered
         assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
         await eventually(
             lambda: list_ids(temporal_client, f'CaseStatus = "closed" AND CaseNumber = "{case_number}"'),
@@ -142,14 +155,14 @@ async def test_case_is_findable_and_readable_in_visibility(
 
 
 async def test_business_refusal_from_cases_is_not_retried(
-    temporal_client: Client, fake_cases: FakeCases
+    temporal_client: Client, fake_cases: FakeCases, others: Others
 ) -> None:
     case_number = f"BL-2026-{uuid.uuid4().int % 10**6:06d}"
     fake_cases.servicer.add_case(case_number)
     fake_cases.servicer.refuse["under_investigation"] = FailedPrecondition(
         f"case {case_number} is restricted (policy 6.10)"
     )
-    async with running_worker(temporal_client, fake_cases.address) as queue:
+    async with running_worker(temporal_client, fake_cases.address, others) as queue:
         handle = await temporal_client.start_workflow(
             CaseLifecycleWorkflow.run, make_input(case_number), id=workflow_id(case_number), task_queue=queue
         )
@@ -169,10 +182,10 @@ async def test_business_refusal_from_cases_is_not_retried(
 
 
 async def test_case_missing_from_the_record_fails_the_workflow(
-    temporal_client: Client, fake_cases: FakeCases
+    temporal_client: Client, fake_cases: FakeCases, others: Others
 ) -> None:
     case_number = f"BL-2026-{uuid.uuid4().int % 10**6:06d}"  # never added to the fake
-    async with running_worker(temporal_client, fake_cases.address) as queue:
+    async with running_worker(temporal_client, fake_cases.address, others) as queue:
         handle = await temporal_client.start_workflow(
             CaseLifecycleWorkflow.run, make_input(case_number), id=workflow_id(case_number), task_queue=queue
         )
