@@ -29,7 +29,7 @@ from temporalio.client import Client
 from services.gateway.app import create_app
 from services.gateway.clients import GatewayClients, TemporalConnector
 from services.gateway.security import Role
-from tests.integration.cases.conftest import CasesHarness, cases, cases_settings  # noqa: F401 - fixtures
+from tests.integration.cases.conftest import CasesHarness
 from tests.integration.cases.support import open_request, seed_roll
 from tests.integration.workflows.conftest import FakeOthers, Others
 from tests.unit.gateway.fakes import auth, gateway_settings
@@ -100,7 +100,7 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(cases: CasesHarness, temporal_client: Client, others: Others) -> AsyncIterator[Stack]:  # noqa: F811
+async def stack(cases: CasesHarness, temporal_client: Client, others: Others) -> AsyncIterator[Stack]:
     await seed_roll(cases.stub)
     await cases.stub.UpsertOfficers(
         cases_pb2.UpsertOfficersRequest(
