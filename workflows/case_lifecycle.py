@@ -249,7 +249,13 @@ class CaseLifecycleWorkflow:
             await self._load_targets()
         while True:
             async with self._lock:
-                await self._process()
+                try:
+                    await self._process()
+                except ApplicationError as err:
+                    # A step the record refused (each is marked done before it runs, so
+                    # it is not retried in a loop): visible on the timeline, not fatal.
+                    self._note("problem", err.message, SYSTEM)
+                    self._changed()
             if self._is_closed():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 async with self._lock:
@@ -908,6 +914,11 @@ class CaseLifecycleWorkflow:
     async def _after_reinspection(self, outcome: InspectionOutcome, actor: str) -> None:
         status = self._status()
         if not outcome.violation_found:
+            if status is S.AWAITING_COMPLIANCE:
+                # Complied before the date: re-inspected early, then compliance confirmed.
+                await self._move(
+                    S.REINSPECTION, "re-inspected before the compliance deadline", actor, durable=True
+                )
             await self._move(S.COMPLIED, "compliance confirmed at re-inspection", actor, durable=True)
             result = enforcement.outcome_after_compliance([a.action for a in self._state.actions])
             await self._close(result, "compliance confirmed at re-inspection", actor, durable=True)

@@ -664,3 +664,28 @@ async def test_checklist_refusal_fails_the_update_and_changes_nothing(env: Workf
             ),
         )
         assert future.details[0]["field"] == "inspected_at"
+
+
+async def test_reinspection_before_the_deadline(env: WorkflowEnvironment) -> None:
+    lifecycle = FakeLifecycle()
+    async with case_worker(env.client, FakeCases(officer="officer-7"), lifecycle=lifecycle) as q:
+        handle = await start_case(env.client, q, make_input("BL-2037-000214"))
+        await acknowledge(handle)
+        await travel(env, local(2037, 11, 23, 11))
+        await inspect(env, handle, failing=GATE)
+        await update(handle, UPDATE_TAKE_ENFORCEMENT_ACTION, action("education", "2037-12-18"))
+        await travel(env, local(2037, 12, 1, 10))
+        # Still contravening before the date: recorded, nothing more may happen (6.7.5).
+        early = await inspect(env, handle, kind="reinspection", failing=GATE)
+        assert early.status == "awaiting_compliance" and len(early.inspections) == 2
+        assert "the deadline has not expired (6.7.5)" in early.timeline[-1].note
+        # Complied before the date: re-inspected, compliance confirmed, closed.
+        await travel(env, local(2037, 12, 8, 10))
+        done = await inspect(env, handle, kind="reinspection")
+        assert done.outcome == "voluntary_compliance"
+        assert [e.status for e in done.timeline if e.event in ("status", "closed")][-3:] == [
+            "reinspection",
+            "complied",
+            "closed",
+        ]
+    assert lifecycle.deadline_kinds() == ["set", "cleared"]
