@@ -56,7 +56,7 @@ async def _seed_officers(cases: CasesHarness) -> None:
 
 async def _open(cases: CasesHarness, **kwargs: Any) -> cases_pb2.Case:
     request = open_request(**kwargs)
-    reply = await cases.stub.OpenCase(request)
+    reply: cases_pb2.OpenCaseResponse = await cases.stub.OpenCase(request)
     return reply.case
 
 
@@ -73,7 +73,8 @@ def _pool(**kwargs: Any) -> dict[str, Any]:
 async def _pool_case(cases: CasesHarness, address: str = "12 John St") -> cases_pb2.Case:
     request = open_request(address=address, **_pool())
     request.bylaw_number = "2010-0049"
-    return (await cases.stub.OpenCase(request)).case
+    reply: cases_pb2.OpenCaseResponse = await cases.stub.OpenCase(request)
+    return reply.case
 
 
 def _findings(result: str = "compliant", failing: dict[str, str] | None = None) -> list[cases_pb2.Finding]:
@@ -388,7 +389,8 @@ async def test_compliance_deadline_changes_follow_policy_6_7(cases: CasesHarness
         with pytest.raises(DBAPIError, match="extension_requested_in_writing"):
             await session.execute(
                 text(
-                    "INSERT INTO cases.deadline_changes (case_id, step_key, kind, reason, actor_subject, occurred_at)"
+                    "INSERT INTO cases.deadline_changes"
+                    " (case_id, step_key, kind, reason, actor_subject, occurred_at)"
                     " SELECT id, 'raw', 'extended', 'x', 'x', now() FROM cases.cases WHERE case_number = :n"
                 ),
                 {"n": number},
