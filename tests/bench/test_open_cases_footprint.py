@@ -169,6 +169,7 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:,.1f} MiB"
 
 
+@pytest.mark.timeout(4 * 3600)  # about 10 cases/s on 2 cores: 10,000 take a quarter of an hour
 async def test_ten_thousand_open_cases_with_pending_deadline_timers(temporal: Server) -> None:
     client = await Client.connect(temporal.address)
     comply_by = datetime.now(TORONTO).date() + timedelta(days=60)
