@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -411,7 +411,7 @@ class SqlLifecycleRepository(LifecycleRepository):
 
     # --- prior cases at the property
 
-    async def prior_cases(self, case: Case, limit: int) -> list[PriorCase]:
+    async def prior_cases(self, case: Case, limit: int, *, include_restricted: bool) -> list[PriorCase]:
         # Same parcel when the roll matched, else the same normalised address or GPS key.
         same_place = (
             CaseRow.property_roll_number == case.property_roll_number
@@ -421,7 +421,11 @@ class SqlLifecycleRepository(LifecycleRepository):
         rows = (
             await self.session.execute(
                 select(CaseRow)
-                .where(same_place, CaseRow.case_number != case.case_number)
+                .where(
+                    same_place,
+                    CaseRow.case_number != case.case_number,
+                    true() if include_restricted else CaseRow.restricted.is_(False),
+                )
                 .order_by(CaseRow.received_at.desc(), CaseRow.case_number.desc())
                 .limit(limit)
             )

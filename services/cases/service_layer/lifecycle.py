@@ -187,13 +187,16 @@ class LifecycleService:
         return catalogue.for_service_code(service_code) if service_code.strip() else catalogue.all()
 
     async def pre_inspection_packet(self, case_number: str, actor: Actor) -> PreInspectionPacket:
+        """Seed spec 2.1. Other cases at the property that are restricted (complaints about
+        Town staff or Council, policy 6.10) stay out of the packet of a reader without the
+        need to know, as they do everywhere else."""
         case = await self._visible(case_number, actor)
         async with self._uow() as uow:
-            prior = await uow.lifecycle.prior_cases(case, PRIOR_CASES)
+            prior = await uow.lifecycle.prior_cases(
+                case, PRIOR_CASES, include_restricted=may_see_restricted(actor.roles)
+            )
             inspections = await uow.lifecycle.inspections(case.case_number)
             officer = await uow.officers.get(case.assigned_officer_id) if case.assigned_officer_id else None
-        # A restricted matter's other cases at the property stay out of the packet of a
-        # reader without the need to know (policy 6.10); visible ones are listed.
         return PreInspectionPacket(
             case=case,
             property=case.match.parcel,

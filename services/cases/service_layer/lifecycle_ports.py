@@ -95,9 +95,10 @@ class LifecycleRepository(abc.ABC):
 
     # --- the property's other cases (pre-inspection packet, seed spec 2.1)
     @abc.abstractmethod
-    async def prior_cases(self, case: Case, limit: int) -> list[PriorCase]:
+    async def prior_cases(self, case: Case, limit: int, *, include_restricted: bool) -> list[PriorCase]:
         """Other cases at the same property (roll number, else the same address key),
-        newest first, with the enforcement actions each took."""
+        newest first, with the enforcement actions each took; restricted ones (policy
+        6.10) only when ``include_restricted``."""
 
 
 class LifecycleUnitOfWork(AbstractUnitOfWork):

@@ -519,8 +519,9 @@ async def test_pre_inspection_packet_and_closure_summary(cases: CasesHarness) ->
     assert [c.checklist_id for c in packet.checklists] == ["pool-fence", "general"]
     assert packet.officer.officer_id == packet.case.assigned_officer_id
 
-    # A restricted matter (policy 6.10) is not found by an officer without the need to know.
-    hidden_request = open_request(address="45 Centre St N", restricted=True, **_pool())
+    # A restricted matter (policy 6.10) is not found by an officer without the need to know,
+    # nor listed among the property's prior cases in another case's packet.
+    hidden_request = open_request(address="100 Dundas St E", restricted=True, service_code="zoning")
     hidden = (await cases.stub.OpenCase(hidden_request)).case.case_number
     code, _ = await rpc_error(
         cases.stub.GetPreInspectionPacket(
@@ -528,3 +529,12 @@ async def test_pre_inspection_packet_and_closure_summary(cases: CasesHarness) ->
         )
     )
     assert code == grpc.StatusCode.NOT_FOUND
+    again = await cases.stub.GetPreInspectionPacket(
+        cases_pb2.GetPreInspectionPacketRequest(case_number=current, actor=OFFICER)
+    )
+    assert hidden not in [p.case_number for p in again.prior_cases]
+    supervisor = common_pb2.Actor(subject="sup", roles=["supervisor"])
+    seen = await cases.stub.GetPreInspectionPacket(
+        cases_pb2.GetPreInspectionPacketRequest(case_number=current, actor=supervisor)
+    )
+    assert hidden in [p.case_number for p in seen.prior_cases]
