@@ -689,3 +689,23 @@ async def test_reinspection_before_the_deadline(env: WorkflowEnvironment) -> Non
             "closed",
         ]
     assert lifecycle.deadline_kinds() == ["set", "cleared"]
+
+
+def test_lifecycle_payloads_carry_no_complainant_identity() -> None:
+    # Policy 6.3.4: nothing the workflow receives, keeps or passes to an activity may hold
+    # who complained. ("contact" is allowed here: 6.7.7's attempted contact with the resident.)
+    import dataclasses
+
+    from workflows import contracts, lifecycle_activities
+
+    forbidden = ("complainant", "first_name", "last_name", "email", "phone", "requestor")
+    payloads = [
+        value
+        for module in (contracts, lifecycle_activities)
+        for value in vars(module).values()
+        if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == module.__name__
+    ]
+    assert len(payloads) > 30
+    for payload in payloads:
+        for item in dataclasses.fields(payload):
+            assert not any(word in item.name for word in forbidden), f"{payload.__name__}.{item.name}"
