@@ -137,7 +137,7 @@ async def start_case(client: Client, queue: str, input: CaseLifecycleInput) -> W
 
 
 async def state_when(
-    handle: WorkflowHandle[Any, Any], predicate: Callable[[CaseLifecycleState], bool], seconds: float = 20
+    handle: WorkflowHandle[Any, Any], predicate: Callable[[CaseLifecycleState], bool], seconds: float = 60
 ) -> CaseLifecycleState:
     """The workflow's state once ``predicate`` holds (the start reads the case record
     asynchronously, so a query right after start may come before it)."""
