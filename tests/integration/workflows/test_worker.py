@@ -209,7 +209,7 @@ async def _read_until(stream: asyncio.StreamReader, marker: str, seconds: float)
 
 
 async def test_worker_process_registers_attributes_runs_cases_and_stops_on_sigterm(
-    temporal_address: str, temporal_client: Client, fake_cases: FakeCases
+    temporal_address: str, temporal_client: Client, fake_cases: FakeCases, others: Others
 ) -> None:
     namespace = await new_namespace(temporal_client)  # without our search attributes
     queue = f"case-lifecycle-{uuid.uuid4().hex[:8]}"
@@ -220,6 +220,9 @@ async def test_worker_process_registers_attributes_runs_cases_and_stops_on_sigte
         "BYLAW_TEMPORAL_NAMESPACE": namespace,
         "BYLAW_TEMPORAL_TASK_QUEUE": queue,
         "BYLAW_CASES_ADDR": fake_cases.address,
+        # The lifecycle's other services, so no activity is left retrying at shutdown.
+        "BYLAW_NOTICES_ADDR": others.address,
+        "BYLAW_INTAKE_ADDR": others.address,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
