@@ -66,9 +66,23 @@ class StreamEraser:
     def pending(self) -> int:
         return len(self._pending)
 
+    async def _wake_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._wake.set()
+
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         next_sweep = loop.time() + self.interval
+        # A stop must end the wait at once, not after the sweep interval.
+        stop_watch = asyncio.create_task(self._wake_on(stop))
+        try:
+            await self._loop(stop, loop, next_sweep)
+        finally:
+            stop_watch.cancel()
+        # Whatever was acked before the stop is erased before the process leaves.
+        await self.erase_pending()
+
+    async def _loop(self, stop: asyncio.Event, loop: asyncio.AbstractEventLoop, next_sweep: float) -> None:
         while not stop.is_set():
             timeout = max(0.0, next_sweep - loop.time())
             with contextlib.suppress(TimeoutError):
@@ -81,8 +95,6 @@ class StreamEraser:
                 except Exception as exc:  # noqa: BLE001 - retried next pass
                     log.warning("311 stream janitor pass failed: %s", type(exc).__name__)
                 next_sweep = loop.time() + self.interval
-        # Whatever was acked before the stop is erased before the process leaves.
-        await self.erase_pending()
 
     async def erase_pending(self) -> int:
         """Erase the queued messages; failures stay queued for the next pass."""
