@@ -27,6 +27,9 @@ Patch ids (named constants; histories recorded before each change stay under
 - ``PATCH_LIFECYCLE_V2`` (issue 4): runs started before it keep the first version's
   behaviour (status transitions only, no timers) until they continue as new; runs started
   after it load their targets, run the timers and accept the lifecycle updates.
+- ``PATCH_START_FROM_INPUT``: when intake passes what it knows (``case_record_known``:
+  zone, officer, department, targets, acknowledgement), a case starts in one workflow task
+  with no activity; runs started before it read the record and targets by activities.
 """
 
 from __future__ import annotations
@@ -125,6 +128,9 @@ with workflow.unsafe.imports_passed_through():
 SYSTEM = "system"
 # Issue 4: the lifecycle from assignment to closure (see the module docstring).
 PATCH_LIFECYCLE_V2 = "case-lifecycle-v2-issue-4"
+# Start from what intake passed (zone, officer, department, targets) instead of two
+# activities; cases started before it read them as before.
+PATCH_START_FROM_INPUT = "case-start-from-input"
 
 # The cases service may restart; keep retrying a write for a while, but give the staff
 # member waiting on the update an answer within minutes rather than never.
@@ -225,12 +231,23 @@ class CaseLifecycleWorkflow:
             ],
             lifecycle_version=2 if self._v2 else 1,
         )
+        if input.acknowledged_at is not None:
+            # Reading the input changes no command: safe for histories begun before it.
+            self._state.acknowledged_at = _aware(input.acknowledged_at)
+        # Zone, officer and department as cases assigned them when intake opened the case,
+        # so the first search attribute upsert is already complete.
+        self._from_input = input.case_record_known and workflow.patched(PATCH_START_FROM_INPUT)
+        if self._from_input:
+            self._state.zone = input.zone or self._state.zone
+            self._state.assigned_officer = input.assigned_officer
+            if self._v2:
+                self._state.department = input.department
 
     @workflow.run
     async def run(self, input: CaseLifecycleInput) -> CaseLifecycleResult:
         _check_input(input, self._input_problems)
         self._publish()
-        if input.carried is None:
+        if input.carried is None and not self._from_input:
             await self._adopt_case_record()
         if self._v2:
             return await self._run_lifecycle()
@@ -1372,16 +1389,19 @@ class CaseLifecycleWorkflow:
 
     async def _load_targets(self) -> None:
         received_on = self._local(self._state.timeline[0].at)
-        targets = await workflow.execute_activity_method(
-            LifecycleActivities.lifecycle_policy,
-            LifecyclePolicyInput(
-                case_number=self._state.case_number,
-                priority=self._state.priority,
-                received_on=received_on.isoformat(),
-            ),
-            start_to_close_timeout=RECORD_STATUS_START_TO_CLOSE,
-            retry_policy=ACTIVITY_RETRY,
-        )
+        if self._input.targets is not None and self._from_input:
+            targets = self._input.targets
+        else:
+            targets = await workflow.execute_activity_method(
+                LifecycleActivities.lifecycle_policy,
+                LifecyclePolicyInput(
+                    case_number=self._state.case_number,
+                    priority=self._state.priority,
+                    received_on=received_on.isoformat(),
+                ),
+                start_to_close_timeout=RECORD_STATUS_START_TO_CLOSE,
+                retry_policy=ACTIVITY_RETRY,
+            )
         self._state.targets = targets
         if self._state.inspection_due is None:
             self._state.inspection_due = enforcement.close_of_business_after(

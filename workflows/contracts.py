@@ -66,6 +66,17 @@ class CaseLifecycleInput:
     history_event_limit: int = 10_000
     # Set by the workflow itself when it continues as new: the state of the previous run.
     carried: CaseLifecycleState | None = None
+    # What intake already knows when it starts the case (from OpenCase and its own SLA
+    # targets and calendar). With ``case_record_known`` the workflow starts in a single
+    # workflow task, without reading the record back or asking for its targets: at 311
+    # volume every activity and task at start is paid for once per complaint.
+    case_record_known: bool = False
+    assigned_officer: str = ""
+    department: str = ""
+    targets: LifecycleTargets | None = None
+    # When the acknowledgement already went out (portal, 311, email: at once, policy
+    # 6.5.5), so no acknowledgement signal follows and no overdue timer is needed.
+    acknowledged_at: datetime | None = None
 
 
 # Message names of CaseLifecycleWorkflow (the gateway sends these).

@@ -14,16 +14,13 @@ history (only the rendered document's id does).
 from __future__ import annotations
 
 import asyncio
-import csv
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
-import yaml
 from bylaw.v1 import cases_pb2, intake_pb2, notices_pb2
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -32,6 +29,7 @@ from temporalio import activity
 from workflows.activities import RPC_TIMEOUT_SECONDS, _actor, application_error
 from workflows.contracts import InspectionFinding, LifecycleTargets, ScheduledInspection
 from workflows.documents import CaseFacts, build_context
+from workflows.lifecycle_config import CALENDAR_YEARS_AHEAD, LifecycleConfig, targets_for
 
 if TYPE_CHECKING:  # the async stub types exist only in the generated .pyi
     from bylaw.v1.cases_pb2_grpc import CasesServiceAsyncStub
@@ -41,16 +39,6 @@ if TYPE_CHECKING:  # the async stub types exist only in the generated .pyi
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
-SLA_TARGETS_FILE = CONFIG_DIR / "sla_targets.yaml"
-MATRIX_FILE = CONFIG_DIR / "service_level_matrix.csv"
-# Used when config/sla_targets.yaml has no entry: first inspection per priority (policy
-# 6.8.6: high "as soon as reasonably possible"), re-inspection within 2 business days of a
-# compliance date, and an order's follow-up within 10 business days of its expiry.
-DEFAULT_INSPECTION_BUSINESS_DAYS = {"high": 1, "medium": 5, "low": 10}
-DEFAULT_REINSPECTION_BUSINESS_DAYS = 2
-DEFAULT_ORDER_FOLLOWUP_BUSINESS_DAYS = 10
-CALENDAR_YEARS_AHEAD = 2
 CALENDAR_ATTEMPTS = 5  # then public holidays only (see _closure_days)
 RENDER_TIMEOUT_SECONDS = 120.0
 HEARTBEAT_EVERY_SECONDS = 5.0
@@ -66,55 +54,6 @@ RECORD_DEADLINE_CHANGE = "record_deadline_change"
 RAISE_ALERT = "raise_alert"
 CLEAR_ALERT = "clear_alert"
 RECORD_CLOSURE = "record_closure"
-
-
-# --- configuration read by the worker ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LifecycleConfig:
-    sla_version: str
-    inspection_business_days: Mapping[str, int]
-    reinspection_business_days: int
-    order_followup_business_days: int
-    bylaw_titles: Mapping[str, str]  # service code -> by-law short title (Appendix A)
-
-
-def _positive(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{where} must be a whole number of days >= 1")
-    return value
-
-
-def load_config(sla_file: Path = SLA_TARGETS_FILE, matrix_file: Path = MATRIX_FILE) -> LifecycleConfig:
-    """The targets in force: ``config/sla_targets.yaml`` (intake's file: ``targets.<priority>.
-    first_inspection_business_days``; optional ``lifecycle.reinspection_business_days`` and
-    ``lifecycle.order_followup_business_days``) over the defaults above."""
-    inspection = dict(DEFAULT_INSPECTION_BUSINESS_DAYS)
-    reinspection, followup, version = (
-        DEFAULT_REINSPECTION_BUSINESS_DAYS,
-        DEFAULT_ORDER_FOLLOWUP_BUSINESS_DAYS,
-        "defaults",
-    )
-    if sla_file.exists():
-        data = yaml.safe_load(sla_file.read_text(encoding="utf-8")) or {}
-        version = str(data.get("version") or sla_file.name)
-        for priority, target in (data.get("targets") or {}).items():
-            if isinstance(target, Mapping) and "first_inspection_business_days" in target:
-                inspection[str(priority)] = _positive(
-                    target["first_inspection_business_days"], f"{sla_file.name}: targets.{priority}"
-                )
-        lifecycle = data.get("lifecycle") or {}
-        if "reinspection_business_days" in lifecycle:
-            reinspection = _positive(lifecycle["reinspection_business_days"], f"{sla_file.name}: lifecycle")
-        if "order_followup_business_days" in lifecycle:
-            followup = _positive(lifecycle["order_followup_business_days"], f"{sla_file.name}: lifecycle")
-    titles: dict[str, str] = {}
-    if matrix_file.exists():
-        with matrix_file.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                titles[row["service_code"]] = row["bylaw_short_title"]
-    return LifecycleConfig(version, inspection, reinspection, followup, titles)
 
 
 # --- payloads --------------------------------------------------------------------------------
@@ -337,15 +276,7 @@ class LifecycleActivities:
     async def lifecycle_policy(self, request: LifecyclePolicyInput) -> LifecycleTargets:
         received = date.fromisoformat(request.received_on)
         closures = await self._closure_days(received, received + timedelta(days=366 * CALENDAR_YEARS_AHEAD))
-        return LifecycleTargets(
-            sla_version=self._config.sla_version,
-            inspection_business_days=self._config.inspection_business_days.get(
-                request.priority, DEFAULT_INSPECTION_BUSINESS_DAYS["low"]
-            ),
-            reinspection_business_days=self._config.reinspection_business_days,
-            order_followup_business_days=self._config.order_followup_business_days,
-            closure_days=closures,
-        )
+        return targets_for(self._config, request.priority, closures)
 
     @activity.defn(name=TOWN_CALENDAR)
     async def town_calendar(self, request: CalendarInput) -> list[str]:

@@ -29,7 +29,8 @@ from services.common.logging import configure_logging
 from services.common.settings import Settings, get_settings
 from workflows.activities import CaseActivities
 from workflows.case_lifecycle import CaseLifecycleWorkflow
-from workflows.lifecycle_activities import LifecycleActivities, load_config
+from workflows.lifecycle_activities import LifecycleActivities
+from workflows.lifecycle_config import load_config
 from workflows.remediation import RemediationWorkflow
 from workflows.remediation_activities import RemediationActivities
 from workflows.search_attributes import ensure_search_attributes

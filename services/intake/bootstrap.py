@@ -58,6 +58,7 @@ from services.intake.service_layer.intake import IntakeService
 from services.intake.service_layer.marking import Marking
 from services.intake.service_layer.reference import ReferenceData
 from services.intake.settings import IntakeSettings
+from workflows.lifecycle_config import load_config as load_lifecycle_config
 
 SCHEMA = "intake"
 DEFAULT_MATRIX_CSV = Path(__file__).resolve().parents[2] / "config" / "service_level_matrix.csv"
@@ -139,6 +140,7 @@ async def build(
         GrpcCasesClient(cases_channel),
         workflows,
         sla=sla,
+        lifecycle=await asyncio.to_thread(load_lifecycle_config, own.sla_file),
         referrals=referrals,
         timezone=settings.timezone,
     )

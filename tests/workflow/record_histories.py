@@ -36,6 +36,7 @@ from tests.workflow.support import (
     latest_run_id,
     make_input,
     start_case,
+    started_from_input,
     state_when,
     travel,
 )
@@ -78,6 +79,28 @@ async def lifecycle_voluntary_compliance(env: WorkflowEnvironment) -> WorkflowHa
     async with case_worker(env.client, FakeCases(zone="DOWNTOWN", officer="officer-7")) as queue:
         handle = await start_case(env.client, queue, make_input("BL-2037-900001"))
         await paths.acknowledge(handle)
+        await travel(env, paths.local(2037, 11, 23, 9))
+        await paths.update(
+            handle,
+            UPDATE_SCHEDULE_INSPECTION,
+            ScheduleInspectionRequest(kind="initial", scheduled_for=paths.local(2037, 11, 23, 14)),
+        )
+        await travel(env, paths.local(2037, 11, 23, 14))
+        await paths.inspect(env, handle, failing=paths.GATE)
+        await paths.update(handle, UPDATE_TAKE_ENFORCEMENT_ACTION, paths.action("education", "2037-12-23"))
+        await travel(env, paths.local(2037, 12, 24, 8))
+        await state_when(handle, lambda s: s.status == "reinspection")
+        await paths.inspect(env, handle, kind="reinspection")
+        await handle.result()
+    return handle
+
+
+async def lifecycle_started_from_input(env: WorkflowEnvironment) -> WorkflowHandle[Any, Any]:
+    """Started as intake starts a case since PATCH_START_FROM_INPUT: zone, officer,
+    department, targets and the acknowledgement in the input, no activity at start; then
+    inspection, warning letter, compliance at re-inspection, closure."""
+    async with case_worker(env.client, FakeCases(zone="DOWNTOWN", officer="officer-7")) as queue:
+        handle = await start_case(env.client, queue, started_from_input("BL-2037-900101"))
         await travel(env, paths.local(2037, 11, 23, 9))
         await paths.update(
             handle,
@@ -278,6 +301,7 @@ SCENARIOS: dict[str, Scenario] = {
     "lifecycle_remediation_handoff": lifecycle_remediation_handoff,
     "lifecycle_continued_as_new": lifecycle_continued_as_new,
     "lifecycle_reassignment_and_retries": lifecycle_reassignment_and_retries,
+    "lifecycle_started_from_input": lifecycle_started_from_input,
 }
 
 

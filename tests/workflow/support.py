@@ -38,6 +38,7 @@ from workflows.contracts import (
     SEARCH_ATTRIBUTE_KEYS,
     CaseLifecycleInput,
     CaseLifecycleState,
+    LifecycleTargets,
     workflow_id,
 )
 
@@ -109,6 +110,27 @@ def make_input(number: str | None = None, **overrides: Any) -> CaseLifecycleInpu
     }
     values.update(overrides)
     return CaseLifecycleInput(**values)
+
+
+def started_from_input(number: str | None = None, **overrides: Any) -> CaseLifecycleInput:
+    """The input as intake builds it since PATCH_START_FROM_INPUT: what cases assigned,
+    the targets with the Town's closure days, and the acknowledgement sent at once."""
+    values: dict[str, Any] = {
+        "case_record_known": True,
+        "zone": "DOWNTOWN",
+        "assigned_officer": "officer-7",
+        "department": "BD",
+        "targets": LifecycleTargets(
+            sla_version="test targets",
+            inspection_business_days=1,
+            reinspection_business_days=2,
+            order_followup_business_days=10,
+            closure_days=[],
+        ),
+        "acknowledged_at": RECEIVED_AT,
+    }
+    values.update(overrides)
+    return make_input(number, **values)
 
 
 @asynccontextmanager

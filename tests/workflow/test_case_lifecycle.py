@@ -196,6 +196,8 @@ async def test_allowed_transition_records_status_once_and_updates_everything(
     fake = FakeCases(officer="officer-7")
     async with case_worker(env.client, fake) as queue:
         handle = await start_case(env.client, queue, make_input("BL-2026-000102"))
+        # The record and targets arrive by activities at start; the details below name them.
+        await state_when(handle, lambda s: s.targets is not None and s.assigned_officer == "officer-7")
         state = await _transition(handle, "under_investigation", actor="supervisor-1")
 
         assert [(c.status, c.step_key, c.actor) for c in fake.calls] == [

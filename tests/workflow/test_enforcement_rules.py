@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import workflows.enforcement_rules as rules
-from workflows.lifecycle_activities import (
+from workflows.lifecycle_config import (
     DEFAULT_ORDER_FOLLOWUP_BUSINESS_DAYS,
     DEFAULT_REINSPECTION_BUSINESS_DAYS,
     load_config,

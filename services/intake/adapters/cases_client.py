@@ -88,4 +88,6 @@ class GrpcCasesClient:
             case_number=resp.case.case_number,
             zone=resp.case.zone_code,
             property_roll_number=match.property.roll_number if match.matched else "",
+            assigned_officer=resp.case.assigned_officer_id,
+            department=resp.case.department,
         )

@@ -131,8 +131,10 @@ def _finish_values(finish: Finish, now: datetime) -> dict[str, Any]:
         "updated_at": now,
         "workflow_started_at": now if finish.workflow_started else None,
         **(_link_values(link) if link is not None else {}),
+        # Acknowledged at once: the case workflow got it in its input (or, for a
+        # complaint that joined a case, has nothing to track), so there is no signal.
         **(
-            {"acknowledged_at": now, "acknowledged_via": finish.acknowledged_via}
+            {"acknowledged_at": now, "acknowledged_via": finish.acknowledged_via, "ack_signalled_at": now}
             if finish.acknowledged_via
             else {}
         ),
@@ -158,6 +160,7 @@ def _finished(record: ComplaintRecord, finish: Finish, now: datetime) -> Complai
         record,
         acknowledged_at=now if acknowledge else record.acknowledged_at,
         acknowledged_via=finish.acknowledged_via if acknowledge else record.acknowledged_via,
+        ack_signalled_at=now if acknowledge else record.ack_signalled_at,
         state=ProcessingState.DONE,
         outcome=finish.outcome,
         reason=finish.reason,
@@ -235,6 +238,7 @@ FINISH_SQL = text(
             acknowledged_at = COALESCE(acknowledged_at, CAST(:acknowledged_at AS timestamptz)),
             acknowledged_via = CASE WHEN acknowledged_at IS NULL THEN :acknowledged_via
                                     ELSE acknowledged_via END,
+            ack_signalled_at = COALESCE(ack_signalled_at, CAST(:ack_signalled_at AS timestamptz)),
             completed_at = :completed_at, updated_at = :updated_at
         WHERE id = :id AND state <> 'done'
         RETURNING id
@@ -395,6 +399,7 @@ class SqlComplaintRepository:
         params = {
             "acknowledged_at": None,
             "acknowledged_via": "",
+            "ack_signalled_at": None,
             **_finish_values(finish, now),
             "id": uuid.UUID(record.id),
             "messages": _messages_json(done, messages),
@@ -589,6 +594,9 @@ class SqlComplaintRepository:
                 c.ack_signalled_at.is_(None),
                 c.state == ProcessingState.DONE.value,
                 c.case_number.is_not(None),
+                # The case workflow's acknowledgement timer follows the complaint that
+                # opened the case; each complaint's own is followed by intake's sweep.
+                c.disposition == CaseDisposition.CREATED.value,
             )
             .order_by(c.acknowledged_at)
             .limit(limit)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from services.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
 from services.common.events import DomainEvent
-from services.intake.domain.model import ACK_METHODS, ComplaintRecord, ProcessingState
+from services.intake.domain.model import ACK_METHODS, CaseDisposition, ComplaintRecord, ProcessingState
 from services.intake.domain.validation import CLOCK_SKEW
 from services.intake.service_layer.intake import MESSAGE_NAMESPACE, Caller
 from services.intake.service_layer.ports import ComplaintRepository, OutboxMessage, WorkflowPort
@@ -91,8 +91,11 @@ class Acknowledgements:
                     "actor": caller.subject,
                 },
             )
-            # Tell the workflow now if it can be reached; the sweep retries otherwise.
-            await self.signal_pending_for([stored])
+            # Tell the workflow now if it can be reached; the sweep retries otherwise. Only
+            # the complaint that opened the case: the workflow's acknowledgement timer
+            # follows that one, and intake's own sweep follows every complaint's.
+            if stored.disposition is CaseDisposition.CREATED:
+                await self.signal_pending_for([stored])
         return stored, created
 
     async def overdue(self, caller: Caller, limit: int = MAX_OVERDUE_LIST) -> list[ComplaintRecord]:

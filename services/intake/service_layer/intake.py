@@ -22,7 +22,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from services.common.errors import (
@@ -81,6 +81,8 @@ from services.intake.service_layer.ports import (
 )
 from services.intake.service_layer.reference import ReferenceData
 from workflows.contracts import CaseLifecycleInput
+from workflows.lifecycle_config import CALENDAR_YEARS_AHEAD, LifecycleConfig, targets_for
+from workflows.lifecycle_config import load_config as load_lifecycle_config
 
 log = logging.getLogger(__name__)
 
@@ -132,11 +134,14 @@ class IntakeService:
         workflows: WorkflowPort,
         *,
         sla: SlaTargets,
+        lifecycle: LifecycleConfig | None = None,
         referrals: Mapping[str, ReferralService] | None = None,
         timezone: str = "America/Toronto",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.sla = sla
+        # The case lifecycle's targets, handed to each new case's workflow at start.
+        self.lifecycle = lifecycle or load_lifecycle_config()
         self.referrals: Mapping[str, ReferralService] = referrals or {}
         self.complaints = complaints
         self.matrices = matrices
@@ -285,7 +290,7 @@ class IntakeService:
             link = await self.cases.open_case(self._open_case_command(record))
         if link.disposition is CaseDisposition.CREATED:
             try:
-                await self.workflows.start_case_workflow(self.workflow_input(record, link))
+                await self.workflows.start_case_workflow(await self.workflow_input(record, link))
             except Unavailable:
                 if record.state is ProcessingState.RECEIVED:
                     await self.complaints.link_case(record.id, link)
@@ -377,10 +382,19 @@ class IntakeService:
             ),
         )
 
-    @staticmethod
-    def workflow_input(record: ComplaintRecord, link: CaseLink) -> CaseLifecycleInput:
+    async def workflow_input(self, record: ComplaintRecord, link: CaseLink) -> CaseLifecycleInput:
         """The workflow's input: case data only, never complainant identity (policy 6.3.4;
-        the history is visible to every supervisor in the Temporal UI)."""
+        the history is visible to every supervisor in the Temporal UI).
+
+        It carries what intake already knows — the record cases just created (zone,
+        officer, department), the lifecycle targets with the Town's closure days, and the
+        acknowledgement when the outcome itself is one — so the case starts in a single
+        workflow task with no activity and no acknowledgement signal (issue 3's volume)."""
+        calendar = await self.reference.calendar()
+        received_on = record.received_at.astimezone(self.tz).date()
+        horizon = received_on + timedelta(days=366 * CALENDAR_YEARS_AHEAD)
+        closure_days = [d.isoformat() for d in calendar.closure_days if received_on <= d <= horizon]
+        acknowledged = bool(self._ack_via(record))
         return CaseLifecycleInput(
             case_number=link.case_number,
             service_code=record.service_code,
@@ -394,6 +408,11 @@ class IntakeService:
             acknowledgement_due=record.acknowledgement_due,
             restricted=record.restricted,
             anonymous=record.anonymous,
+            case_record_known=True,
+            assigned_officer=link.assigned_officer,
+            department=link.department,
+            targets=targets_for(self.lifecycle, record.priority.value, closure_days),
+            acknowledged_at=self.clock() if acknowledged else None,
         )
 
     def _messages(self, record: ComplaintRecord) -> Sequence[OutboxMessage]:

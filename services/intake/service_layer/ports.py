@@ -316,6 +316,9 @@ class CaseLink:
     case_number: str
     zone: str = ""
     property_roll_number: str = ""
+    # As cases assigned them on creation; passed to the workflow so it need not read them back.
+    assigned_officer: str = ""
+    department: str = ""
 
 
 class CasesPort(Protocol):

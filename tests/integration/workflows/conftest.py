@@ -36,7 +36,8 @@ from services.common.errors import DomainError, NotFound
 from services.common.grpc_client import insecure_channel
 from services.common.grpc_server import ServiceRegistration, build_server
 from tests.integration.cases.conftest import cases, cases_settings
-from workflows.lifecycle_activities import LifecycleActivities, load_config
+from workflows.lifecycle_activities import LifecycleActivities
+from workflows.lifecycle_config import load_config
 
 # The real cases service (PostgreSQL + NATS, in-process) for the tests of this folder.
 __all__ = ["cases", "cases_settings"]

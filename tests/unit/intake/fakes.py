@@ -150,6 +150,9 @@ class FakeComplaintRepository:
             acknowledged_at=record.acknowledged_at
             or (datetime.now(UTC) if finish.acknowledged_via else None),
             acknowledged_via=record.acknowledged_via or finish.acknowledged_via,
+            # As the SQL repository: acknowledged at once means nothing left to signal.
+            ack_signalled_at=record.ack_signalled_at
+            or (datetime.now(UTC) if finish.acknowledged_via and record.acknowledged_at is None else None),
         )
 
     async def link_case(self, complaint_id: str, link: CaseLink) -> ComplaintRecord:
@@ -276,6 +279,7 @@ class FakeComplaintRepository:
             and r.ack_signalled_at is None
             and r.state is ProcessingState.DONE
             and r.case_number
+            and r.disposition is CaseDisposition.CREATED
         ][:limit]
 
     async def mark_signalled(self, complaint_ids: Sequence[str], at: datetime) -> None:

@@ -217,18 +217,40 @@ async def test_recording_an_acknowledgement_is_checked(world: World) -> None:
 
 
 async def test_workflow_signal_is_retried_until_temporal_answers(world: World) -> None:
-    outcome = await world.service.submit(make(channel="portal"))  # acknowledged at once
+    outcome = await world.service.submit(make(channel="phone"), FRONT)
     world.workflows.down = True
+    await world.acks.record(outcome.service_request_id, "phone", None, FRONT)
     assert await world.acks.signal_pending() == 0
     world.workflows.down = False
     assert await world.acks.signal_pending() == 1
     ((case_number, signal),) = world.workflows.signals
     assert (case_number, signal.channel, signal.complaint_id) == (
         outcome.case_number,
-        "portal",
+        "phone",
         outcome.service_request_id,
     )
     assert await world.acks.signal_pending() == 0  # told once
+
+
+async def test_an_acknowledgement_sent_at_once_travels_in_the_workflow_input(world: World) -> None:
+    outcome = await world.service.submit(make(channel="portal"))  # the outcome is the acknowledgement
+    started = world.workflows.started[outcome.case_number]
+    assert started.acknowledged_at is not None
+    assert await world.acks.signal_pending() == 0  # nothing left to tell the workflow
+    assert world.workflows.signals == []
+
+
+async def test_only_the_complaint_that_opened_the_case_signals_its_workflow(world: World) -> None:
+    opening = await world.service.submit(make(channel="portal"))
+    joined = await world.service.submit(
+        make(channel="phone", complainant=ComplainantIdentity("Grace", "Hopper", "grace@example.org")), FRONT
+    )
+    assert joined.case_number == opening.case_number
+    await world.acks.record(joined.service_request_id, "phone", None, FRONT)
+    # The case workflow follows the opening complaint's acknowledgement; this complainant's
+    # own is followed by intake's overdue sweep.
+    assert await world.acks.signal_pending() == 0
+    assert world.workflows.signals == []
 
 
 async def test_overdue_acknowledgement_raises_one_alert_without_identity(world: World) -> None:

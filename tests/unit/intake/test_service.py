@@ -114,6 +114,16 @@ async def test_open_case_gets_case_data_and_no_identity(world: World) -> None:
     assert not any(p in repr(cmd) for p in PII)
 
 
+async def test_workflow_input_lets_the_case_start_without_activities(world: World) -> None:
+    outcome = await world.service.submit(make())
+    started = world.workflows.started[outcome.case_number]
+    assert started.case_record_known
+    assert started.targets is not None
+    # The targets the worker would have computed itself (config/sla_targets.yaml).
+    assert started.targets.inspection_business_days >= 1
+    assert started.targets.sla_version
+
+
 async def test_workflow_input_carries_no_identity(world: World) -> None:
     await world.service.submit(make())
     payload = json.dumps(dataclasses.asdict(world.workflows.started["BL-2026-000001"]), default=str)
