@@ -4,6 +4,8 @@
 Constraints carry the rules that must hold under concurrency: one open case per property
 key and service code (partial unique index), one complaint id → one case, one status
 history row per (case, step_key), and an append-only audit log (trigger in the migration).
+Case numbers come from a sequence per year (``case_number_seq_YYYY``), created by the
+repository when a year's first case is opened; sequences are not tables, so none is here.
 """
 
 from __future__ import annotations
@@ -230,14 +232,26 @@ class AssignmentRow(Base):
     __table_args__ = (UniqueConstraint("case_id", "step_key", name="uq_case_assignments_case_step"),)
 
 
-class CaseNumberCounterRow(Base):
-    """Per-year case number sequence, incremented inside the creating transaction so a
-    rolled-back creation leaves no gap."""
+class ReferenceVersionRow(Base):
+    """A version per reference table ("officers", "zones"), bumped by a statement trigger on
+    any change to that table (migration 0004), so in-memory copies know when to reload."""
 
-    __tablename__ = "case_number_counters"
+    __tablename__ = "reference_versions"
 
-    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    last_value: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+
+
+class OfficerOpenLoadRow(Base):
+    """Each officer's open caseload, kept by a trigger on ``cases`` (migration 0004) and
+    spread over shards picked by the writing backend so concurrent new cases for one
+    officer do not queue on one row. An officer's caseload is the sum over the shards."""
+
+    __tablename__ = "officer_open_load"
+
+    officer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    open_cases: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
 
 class AuditLogRow(Base):

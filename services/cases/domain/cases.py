@@ -376,6 +376,51 @@ def departments_of(enforced_by: Iterable[str]) -> list[str]:
     return out
 
 
+def _routing_preference(
+    officer: Officer, *, service_code: str, bylaw_number: str, departments: Sequence[str], zone_code: str
+) -> tuple[bool, int, bool]:
+    """How well an officer fits a new case before caseload counts (lower is better)."""
+    specialist = service_code in officer.specialties or (
+        bool(bylaw_number) and bylaw_number in officer.specialties
+    )
+    dept_index = departments.index(officer.department) if officer.department in departments else 0
+    in_zone = bool(zone_code) and zone_code in officer.zone_codes
+    return (not specialist, dept_index, not in_zone)
+
+
+def routing_shortlist(
+    officers: Sequence[Officer],
+    *,
+    service_code: str,
+    bylaw_number: str,
+    enforced_by: Iterable[str],
+    zone_code: str,
+) -> list[Officer]:
+    """The active officers of an enforcing department who fit a new case best on
+    specialty, department order and zone, all equally: :func:`choose_officer` picks among
+    them by open caseload, so only their caseloads need to be known (none when there is
+    only one). Empty when no active officer belongs to a department that enforces it."""
+    departments = departments_of(enforced_by)
+    candidates = [o for o in officers if o.active and (not departments or o.department in departments)]
+    if not candidates:
+        return []
+    ranked = [
+        (
+            _routing_preference(
+                o,
+                service_code=service_code,
+                bylaw_number=bylaw_number,
+                departments=departments,
+                zone_code=zone_code,
+            ),
+            o,
+        )
+        for o in candidates
+    ]
+    best = min(rank for rank, _ in ranked)
+    return [o for rank, o in ranked if rank == best]
+
+
 def choose_officer(
     officers: Sequence[Officer],
     *,
@@ -397,15 +442,14 @@ def choose_officer(
         return None
 
     def score(officer: Officer) -> tuple[bool, int, bool, int, str]:
-        specialist = service_code in officer.specialties or (
-            bool(bylaw_number) and bylaw_number in officer.specialties
-        )
-        dept_index = departments.index(officer.department) if officer.department in departments else 0
-        in_zone = bool(zone_code) and zone_code in officer.zone_codes
         return (
-            not specialist,
-            dept_index,
-            not in_zone,
+            *_routing_preference(
+                officer,
+                service_code=service_code,
+                bylaw_number=bylaw_number,
+                departments=departments,
+                zone_code=zone_code,
+            ),
             open_load.get(officer.officer_id, 0),
             officer.officer_id,
         )

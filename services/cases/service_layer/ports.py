@@ -4,7 +4,7 @@ transaction). The PostgreSQL adapter implements these; unit tests use in-memory 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -45,6 +45,30 @@ class ComplaintLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Resolution:
+    """What the record holds for a new complaint, read in one go once the dedupe lock is
+    held: the complaint itself if it was already recorded (a retry), and the cases it could
+    belong to (policy 6.6.3, 6.6.5)."""
+
+    # The complaint's own record and the case it went to, for a retry.
+    replay: tuple[ComplaintLink, Case] | None = None
+    # Roll or address keys: the open case with the key and code, and the most recently
+    # received case with them whatever its status.
+    open_case: Case | None = None
+    latest: Case | None = None
+    # GPS keys: every GPS-keyed case with the code inside the search box, any status.
+    nearby: tuple[Case, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceVersions:
+    """Versions of the reference tables; each moves whenever its table changes."""
+
+    officers: int
+    zones: int
+
+
+@dataclass(frozen=True, slots=True)
 class CaseFilter:
     statuses: frozenset[CaseStatus] = frozenset()
     priority: Priority | None = None
@@ -82,10 +106,6 @@ class ZoneRepository(abc.ABC):
     async def all(self) -> list[Zone]: ...
 
     @abc.abstractmethod
-    async def version(self) -> str:
-        """Changes whenever any zone changes (drives the in-memory polygon cache)."""
-
-    @abc.abstractmethod
     async def upsert(self, zones: Sequence[Zone]) -> ImportCounts: ...
 
     @abc.abstractmethod
@@ -111,30 +131,33 @@ class CaseRepository(abc.ABC):
     async def get(self, case_number: str, *, for_update: bool = False) -> Case | None: ...
 
     @abc.abstractmethod
-    async def open_for_key(self, dedupe_key: str, service_code: str) -> Case | None: ...
+    async def resolve(
+        self,
+        complaint_id: str,
+        service_code: str,
+        *,
+        dedupe_key: str = "",
+        gps_box: BoundingBox | None = None,
+    ) -> Resolution:
+        """The complaint's own record, if any, and either the cases with ``dedupe_key``
+        (open one, latest one) or, given ``gps_box``, the GPS-keyed cases inside it."""
 
     @abc.abstractmethod
-    async def latest_for_key(self, dedupe_key: str, service_code: str) -> Case | None:
-        """The most recently received case with this key and code, whatever its status."""
+    async def next_sequence(self, year: int) -> int:
+        """The next case number sequence of ``year``. Numbers are never reused; one taken
+        by a transaction that rolls back is skipped (a gap)."""
 
     @abc.abstractmethod
-    async def gps_cases_in_box(self, box: BoundingBox, service_code: str, *, open_only: bool) -> list[Case]:
-        """Cases keyed by GPS point (no parcel, no address) inside the box."""
-
-    @abc.abstractmethod
-    async def next_sequence(self, year: int) -> int: ...
-
-    @abc.abstractmethod
-    async def add(self, case: Case) -> None: ...
+    async def add(self, case: Case, complaint: ComplaintLink, opened: StatusChange) -> None:
+        """Store a new case with its first complaint and its initial status; sets ``id``."""
 
     @abc.abstractmethod
     async def save(self, case: Case) -> None: ...
 
     @abc.abstractmethod
-    async def complaint(self, complaint_id: str) -> ComplaintLink | None: ...
-
-    @abc.abstractmethod
-    async def add_complaint(self, link: ComplaintLink, *, channel: str, received_at: datetime) -> None: ...
+    async def add_complaint(
+        self, case: Case, link: ComplaintLink, *, channel: str, received_at: datetime
+    ) -> None: ...
 
     @abc.abstractmethod
     async def status_change(self, case_number: str, step_key: str) -> StatusChange | None: ...
@@ -159,8 +182,8 @@ class CaseRepository(abc.ABC):
     async def count(self, where: CaseFilter) -> int: ...
 
     @abc.abstractmethod
-    async def open_load(self) -> dict[str, int]:
-        """Open cases per assigned officer."""
+    async def open_load(self, officer_ids: Collection[str]) -> dict[str, int]:
+        """Open cases assigned to each of these officers (absent: none)."""
 
     @abc.abstractmethod
     async def count_open(self) -> int: ...
@@ -189,6 +212,9 @@ class AbstractUnitOfWork(abc.ABC):
 
     @abc.abstractmethod
     async def rollback(self) -> None: ...
+
+    @abc.abstractmethod
+    async def reference_versions(self) -> ReferenceVersions: ...
 
     @abc.abstractmethod
     async def lock(self, names: Sequence[str]) -> None:

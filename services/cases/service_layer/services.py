@@ -5,6 +5,11 @@ queue, and maintain the assessment roll, officers and zones.
 Every write runs in one unit of work that also writes the audit entry and queues the
 domain event (outbox), so the record, the trail and the event commit or vanish together.
 A write that loses a race on a unique constraint is re-run once the winner has committed.
+
+OpenCase is on the path of every complaint (issue 3: 311 volume), so it reads as little
+as it can: the officer roster and zone polygons come from memory while the database's
+reference versions say they are current, officers' caseloads are read only when they
+decide the routing, and the replay check and the duplicate candidates come in one read.
 """
 
 from __future__ import annotations
@@ -39,9 +44,10 @@ from services.cases.domain.cases import (
     dedupe_key_for,
     format_case_number,
     may_see_restricted,
+    routing_shortlist,
     visible_to,
 )
-from services.cases.domain.geo import Point, bounding_box, haversine_m, point_violations
+from services.cases.domain.geo import BoundingBox, Point, bounding_box, haversine_m, point_violations
 from services.cases.domain.lifecycle import case_department
 from services.cases.domain.properties import (
     ImportCounts,
@@ -74,6 +80,8 @@ from services.cases.service_layer.ports import (
     ComplaintLink,
     Conflict,
     QueueCursor,
+    ReferenceVersions,
+    Resolution,
 )
 from services.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
 
@@ -105,25 +113,37 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class ZoneCache:
-    """Zone polygons parsed once and reused until the zones table changes (checked with a
-    cheap version query, so every replica notices another replica's UpsertZones)."""
+class ReferenceCache:
+    """The officer roster and the parsed zone polygons, kept in memory and reloaded when
+    the database's version of their table moves (a trigger bumps it on any change, from
+    any replica: UpsertOfficers, UpsertZones or a hand edit). Reads of the versions ride
+    on the new case's own transaction, so a case never sees a roster older than one
+    committed before it began."""
 
     def __init__(self) -> None:
-        self._version: str | None = None
-        self._index = ZoneIndex(())
+        self._officers: tuple[int, list[Officer]] | None = None
+        self._zones: tuple[int, ZoneIndex] | None = None
         self._lock = asyncio.Lock()
 
-    async def index(self, uow: AbstractUnitOfWork) -> ZoneIndex:
-        version = await uow.zones.version()
-        if version == self._version:
-            return self._index
+    async def officers(self, uow: AbstractUnitOfWork, versions: ReferenceVersions) -> list[Officer]:
+        cached = self._officers
+        if cached is not None and cached[0] == versions.officers:
+            return cached[1]
         async with self._lock:
-            if version != self._version:
-                self._index = ZoneIndex(await uow.zones.all())
-                self._version = version
-                log.info("zone polygons loaded", extra={"zones": len(self._index)})
-        return self._index
+            if self._officers is None or self._officers[0] != versions.officers:
+                self._officers = (versions.officers, await uow.officers.all())
+                log.info("officer roster loaded", extra={"officers": len(self._officers[1])})
+            return self._officers[1]
+
+    async def zones(self, uow: AbstractUnitOfWork, versions: ReferenceVersions) -> ZoneIndex:
+        cached = self._zones
+        if cached is not None and cached[0] == versions.zones:
+            return cached[1]
+        async with self._lock:
+            if self._zones is None or self._zones[0] != versions.zones:
+                self._zones = (versions.zones, ZoneIndex(await uow.zones.all()))
+                log.info("zone polygons loaded", extra={"zones": len(self._zones[1])})
+            return self._zones[1]
 
 
 class CasesService:
@@ -131,7 +151,7 @@ class CasesService:
         self._uow = uow
         self.policy = policy or CasesPolicy()
         self._now = clock
-        self.zones = ZoneCache()
+        self.reference = ReferenceCache()
 
     async def _write(self, body: Callable[[AbstractUnitOfWork], Awaitable[T]]) -> T:
         """Run ``body`` in a transaction; on a lost race, run it again from the start."""
@@ -183,8 +203,6 @@ class CasesService:
     async def _open_case(
         self, uow: AbstractUnitOfWork, cmd: OpenCase, address: NormalisedAddress | None
     ) -> OpenCaseResult:
-        if (replay := await self._replay(uow, cmd.complaint_id)) is not None:
-            return replay
         match = await self._match(uow, cmd.location, address)
         key = dedupe_key_for(match, address, cmd.location.point)
         if key is None:
@@ -199,10 +217,17 @@ class CasesService:
         # Serialise every complaint that could be a duplicate of this one; the loser of a
         # race then sees the winner's case (policy 6.6.5). The unique index is the backstop.
         await uow.lock(key.lock_names(cmd.service_code, self.policy.match_radius_m))
-        if (replay := await self._replay(uow, cmd.complaint_id)) is not None:
-            return replay
+        # Read under the lock: a retry of this very complaint (answered as the first call
+        # was, whatever its location matches now) and the cases it could belong to.
+        box = self._gps_box(key)
+        found = await uow.cases.resolve(
+            cmd.complaint_id, cmd.service_code, dedupe_key=key.key if box is None else "", gps_box=box
+        )
+        if found.replay is not None:
+            link, replayed = found.replay
+            return OpenCaseResult(replayed, link.disposition, link.match)
         received_at = cmd.received_at or self._now()
-        decision = await self._decide(uow, key, cmd.service_code, received_at)
+        decision = self._decide(found, key, received_at)
         if decision.disposition is Disposition.CREATED:
             case = await self._create(uow, cmd, match, key, received_at)
         elif decision.disposition is Disposition.JOINED:
@@ -213,32 +238,24 @@ class CasesService:
             case = await self._repeat(uow, cmd, match, decision.case, received_at)
         return OpenCaseResult(case, decision.disposition, match)
 
-    async def _replay(self, uow: AbstractUnitOfWork, complaint_id: str) -> OpenCaseResult | None:
-        link = await uow.cases.complaint(complaint_id)
-        if link is None:
+    def _gps_box(self, key: DedupeKey) -> BoundingBox | None:
+        """For a GPS-only location, where other "same place" cases can be."""
+        if key.kind != "gps" or key.point is None:
             return None
-        case = await uow.cases.get(link.case_number)
-        assert case is not None, "case_complaints references a missing case"
-        return OpenCaseResult(case, link.disposition, link.match)
+        return bounding_box(key.point, self.policy.match_radius_m)
 
-    async def _decide(
-        self, uow: AbstractUnitOfWork, key: DedupeKey, service_code: str, received_at: datetime
-    ) -> Decision:
+    def _decide(self, found: Resolution, key: DedupeKey, received_at: datetime) -> Decision:
         lookback = self.policy.repeat_lookback
         if key.kind != "gps" or key.point is None:
-            open_case = await uow.cases.open_for_key(key.key, service_code)
-            latest = None if open_case else await uow.cases.latest_for_key(key.key, service_code)
-            return decide(open_case, latest, received_at, lookback)
+            latest = None if found.open_case else found.latest
+            return decide(found.open_case, latest, received_at, lookback)
         # A GPS-only location: "the same place" is any GPS-keyed case within the radius.
-        box = bounding_box(key.point, self.policy.match_radius_m)
-        open_near = self._nearest(
-            await uow.cases.gps_cases_in_box(box, service_code, open_only=True), key.point
-        )
+        open_near = self._nearest((c for c in found.nearby if c.is_open), key.point)
         if open_near is not None:
             return decide(open_near, None, received_at, lookback)
         nearby = [
             c
-            for c in await uow.cases.gps_cases_in_box(box, service_code, open_only=False)
+            for c in found.nearby
             if c.point is not None and haversine_m(c.point, key.point) <= self.policy.match_radius_m
         ]
         latest = max(nearby, key=lambda c: (c.received_at, c.case_number), default=None)
@@ -266,18 +283,13 @@ class CasesService:
     ) -> Case:
         assert cmd.priority is not None
         now = self._now()
-        zone_code = await self._zone_for(uow, match, cmd.location.point)
-        officer = choose_officer(
-            await uow.officers.all(),
-            service_code=cmd.service_code,
-            bylaw_number=cmd.bylaw_number,
-            enforced_by=cmd.enforced_by,
-            zone_code=zone_code,
-            open_load=await uow.cases.open_load(),
-        )
-        sequence = await uow.cases.next_sequence(case_year(received_at, self.policy.timezone))
+        year = case_year(received_at, self.policy.timezone)
+        sequence = await uow.cases.next_sequence(year)
+        versions = await uow.reference_versions()
+        zone_code = await self._zone_for(uow, versions, match, cmd.location.point)
+        officer = await self._route(uow, versions, cmd, zone_code)
         case = Case(
-            case_number=format_case_number(case_year(received_at, self.policy.timezone), sequence),
+            case_number=format_case_number(year, sequence),
             status=CaseStatus.RECEIVED,
             priority=cmd.priority,
             service_code=cmd.service_code,
@@ -301,14 +313,9 @@ class CasesService:
             summary=cmd.summary.strip(),
             channel=cmd.channel,
         )
-        await uow.cases.add(case)
-        await uow.cases.add_complaint(
-            ComplaintLink(cmd.complaint_id, case.case_number, Disposition.CREATED, match),
-            channel=cmd.channel,
-            received_at=received_at,
-        )
-        await uow.cases.add_status_change(
+        await uow.cases.add(
             case,
+            ComplaintLink(cmd.complaint_id, case.case_number, Disposition.CREATED, match),
             StatusChange(
                 case_number=case.case_number,
                 step_key="opened",
@@ -343,6 +350,29 @@ class CasesService:
         )
         return case
 
+    async def _route(
+        self, uow: AbstractUnitOfWork, versions: ReferenceVersions, cmd: OpenCase, zone_code: str
+    ) -> Officer | None:
+        """Automatic assignment (spec 1.2). Caseloads are read only for the officers who
+        tie on everything else, since only there can they change the choice."""
+        shortlist = routing_shortlist(
+            await self.reference.officers(uow, versions),
+            service_code=cmd.service_code,
+            bylaw_number=cmd.bylaw_number,
+            enforced_by=cmd.enforced_by,
+            zone_code=zone_code,
+        )
+        if len(shortlist) <= 1:
+            return shortlist[0] if shortlist else None
+        return choose_officer(
+            shortlist,
+            service_code=cmd.service_code,
+            bylaw_number=cmd.bylaw_number,
+            enforced_by=cmd.enforced_by,
+            zone_code=zone_code,
+            open_load=await uow.cases.open_load([o.officer_id for o in shortlist]),
+        )
+
     async def _join(
         self, uow: AbstractUnitOfWork, cmd: OpenCase, match: PropertyMatch, case: Case, received_at: datetime
     ) -> Case:
@@ -354,6 +384,7 @@ class CasesService:
         case.restricted = case.restricted or cmd.restricted
         await uow.cases.save(case)
         await uow.cases.add_complaint(
+            case,
             ComplaintLink(cmd.complaint_id, case.case_number, Disposition.JOINED, match),
             channel=cmd.channel,
             received_at=received_at,
@@ -383,6 +414,7 @@ class CasesService:
         self, uow: AbstractUnitOfWork, cmd: OpenCase, match: PropertyMatch, case: Case, received_at: datetime
     ) -> Case:
         await uow.cases.add_complaint(
+            case,
             ComplaintLink(cmd.complaint_id, case.case_number, Disposition.REPEAT_AFTER_COMPLIANCE, match),
             channel=cmd.channel,
             received_at=received_at,
@@ -410,13 +442,15 @@ class CasesService:
         )
         return case
 
-    async def _zone_for(self, uow: AbstractUnitOfWork, match: PropertyMatch, point: Point | None) -> str:
+    async def _zone_for(
+        self, uow: AbstractUnitOfWork, versions: ReferenceVersions, match: PropertyMatch, point: Point | None
+    ) -> str:
         if match.parcel is not None and match.parcel.zone_code:
             return match.parcel.zone_code
         where = point or (match.parcel.point if match.parcel else None)
         if where is None:
             return ""
-        return (await self.zones.index(uow)).zone_of(where)
+        return (await self.reference.zones(uow, versions)).zone_of(where)
 
     # --- property matching -----------------------------------------------------------------
 

@@ -75,3 +75,30 @@ def test_downgrade_to_base_and_up_again(database_url: str) -> None:
         engine.dispose()
     migrate_sync("cases", database_url)
     assert _diff(database_url) == []
+
+
+def test_counters_become_sequences_and_come_back_on_downgrade(database_url: str) -> None:
+    """Migration 0004: each year's counter becomes its sequence, continuing after the last
+    number issued, and downgrading turns the sequences back into counters."""
+    migrate_sync("cases", database_url, "0003")
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO cases.case_number_counters VALUES (2025, 917), (2026, 57)"))
+        migrate_sync("cases", database_url)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT cases.next_case_sequence(2026)")).scalar_one() == 58
+            assert conn.execute(text("SELECT cases.next_case_sequence(2025)")).scalar_one() == 918
+            assert conn.execute(text("SELECT cases.next_case_sequence(2027)")).scalar_one() == 1
+        with engine.connect() as conn:
+            cfg = alembic_config("cases", database_url)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003")
+            conn.commit()
+        with engine.connect() as conn:
+            counters = text("SELECT year, last_value FROM cases.case_number_counters ORDER BY 1")
+            assert [tuple(r) for r in conn.execute(counters)] == [(2025, 918), (2026, 58), (2027, 1)]
+            left = text("SELECT count(*) FROM pg_sequences WHERE sequencename LIKE 'case_number%'")
+            assert conn.execute(left).scalar_one() == 0
+    finally:
+        engine.dispose()

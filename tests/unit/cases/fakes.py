@@ -8,7 +8,7 @@ integration tests run the same rules against PostgreSQL.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,6 +25,8 @@ from services.cases.service_layer.ports import (
     OfficerRepository,
     PropertyRepository,
     QueueCursor,
+    ReferenceVersions,
+    Resolution,
     ZoneRepository,
 )
 from services.common.events import DomainEvent
@@ -38,6 +40,7 @@ class Store:
     zones: dict[str, Zone] = field(default_factory=dict)
     zone_version: int = 0
     officers: dict[str, Officer] = field(default_factory=dict)
+    officer_version: int = 0
     cases: dict[str, Case] = field(default_factory=dict)
     complaints: dict[str, tuple[ComplaintLink, str, datetime]] = field(default_factory=dict)
     history: list[StatusChange] = field(default_factory=list)
@@ -46,6 +49,8 @@ class Store:
     events: list[DomainEvent] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
     locks: list[list[str]] = field(default_factory=list)
+    # Officers whose caseloads OpenCase read, one list per read.
+    load_reads: list[list[str]] = field(default_factory=list)
     commits: int = 0
     # Raise Conflict on this many upcoming commits (simulates losing a race).
     conflicts_to_raise: int = 0
@@ -94,9 +99,6 @@ class FakeZoneRepository(ZoneRepository):
     async def all(self) -> list[Zone]:
         return sorted(self.store.zones.values(), key=lambda z: z.zone_code)
 
-    async def version(self) -> str:
-        return str(self.store.zone_version)
-
     async def upsert(self, zones: Sequence[Zone]) -> ImportCounts:
         table: dict[str, object] = self.store.zones  # type: ignore[assignment]
         counts = _count([_upsert(table, z.zone_code, z) for z in zones])
@@ -120,7 +122,10 @@ class FakeOfficerRepository(OfficerRepository):
 
     async def upsert(self, officers: Sequence[Officer]) -> ImportCounts:
         table: dict[str, object] = self.store.officers  # type: ignore[assignment]
-        return _count([_upsert(table, o.officer_id, o) for o in officers])
+        counts = _count([_upsert(table, o.officer_id, o) for o in officers])
+        if counts.inserted or counts.updated:
+            self.store.officer_version += 1
+        return counts
 
     async def count_active(self) -> int:
         return sum(1 for o in self.store.officers.values() if o.active)
@@ -134,52 +139,62 @@ class FakeCaseRepository(CaseRepository):
         case = self.store.cases.get(case_number)
         return copy.deepcopy(case) if case else None
 
-    async def open_for_key(self, dedupe_key: str, service_code: str) -> Case | None:
+    def _open_for_key(self, dedupe_key: str, service_code: str) -> Case | None:
         for case in self.store.cases.values():
             if case.dedupe_key == dedupe_key and case.service_code == service_code and case.is_open:
                 return copy.deepcopy(case)
         return None
 
-    async def latest_for_key(self, dedupe_key: str, service_code: str) -> Case | None:
-        found = [
+    async def resolve(
+        self,
+        complaint_id: str,
+        service_code: str,
+        *,
+        dedupe_key: str = "",
+        gps_box: BoundingBox | None = None,
+    ) -> Resolution:
+        recorded = self.store.complaints.get(complaint_id)
+        replay = (recorded[0], copy.deepcopy(self.store.cases[recorded[0].case_number])) if recorded else None
+        if gps_box is not None:
+            nearby = tuple(
+                copy.deepcopy(c)
+                for c in self.store.cases.values()
+                if c.dedupe_key.startswith("gps:")
+                and c.service_code == service_code
+                and c.point is not None
+                and gps_box.contains(c.point)
+            )
+            return Resolution(replay, nearby=nearby)
+        same = [
             c
             for c in self.store.cases.values()
             if c.dedupe_key == dedupe_key and c.service_code == service_code
         ]
-        latest = max(found, key=lambda c: (c.received_at, c.case_number), default=None)
-        return copy.deepcopy(latest) if latest else None
-
-    async def gps_cases_in_box(self, box: BoundingBox, service_code: str, *, open_only: bool) -> list[Case]:
-        return [
-            copy.deepcopy(c)
-            for c in self.store.cases.values()
-            if c.dedupe_key.startswith("gps:")
-            and c.service_code == service_code
-            and c.point is not None
-            and box.contains(c.point)
-            and (c.is_open or not open_only)
-        ]
+        latest = max(same, key=lambda c: (c.received_at, c.case_number), default=None)
+        return Resolution(
+            replay, self._open_for_key(dedupe_key, service_code), copy.deepcopy(latest) if latest else None
+        )
 
     async def next_sequence(self, year: int) -> int:
         self.store.counters[year] = self.store.counters.get(year, 0) + 1
         return self.store.counters[year]
 
-    async def add(self, case: Case) -> None:
+    async def add(self, case: Case, complaint: ComplaintLink, opened: StatusChange) -> None:
         if case.case_number in self.store.cases:
             raise Conflict("case number taken")
-        if case.is_open and await self.open_for_key(case.dedupe_key, case.service_code):
+        if case.is_open and self._open_for_key(case.dedupe_key, case.service_code):
             raise Conflict("open case exists for key")  # the partial unique index
         case.id = len(self.store.cases) + 1
         self.store.cases[case.case_number] = copy.deepcopy(case)
+        await self.add_complaint(case, complaint, channel=case.channel, received_at=case.received_at)
+        await self.add_status_change(case, opened)
 
     async def save(self, case: Case) -> None:
         self.store.cases[case.case_number] = copy.deepcopy(case)
 
-    async def complaint(self, complaint_id: str) -> ComplaintLink | None:
-        found = self.store.complaints.get(complaint_id)
-        return found[0] if found else None
-
-    async def add_complaint(self, link: ComplaintLink, *, channel: str, received_at: datetime) -> None:
+    async def add_complaint(
+        self, case: Case, link: ComplaintLink, *, channel: str, received_at: datetime
+    ) -> None:
         if link.complaint_id in self.store.complaints:
             raise Conflict("complaint id taken")
         self.store.complaints[link.complaint_id] = (link, channel, received_at)
@@ -232,10 +247,11 @@ class FakeCaseRepository(CaseRepository):
     async def count(self, where: CaseFilter) -> int:
         return len(self._matching(where))
 
-    async def open_load(self) -> dict[str, int]:
+    async def open_load(self, officer_ids: Collection[str]) -> dict[str, int]:
+        self.store.load_reads.append(sorted(officer_ids))
         load: dict[str, int] = {}
         for c in self.store.cases.values():
-            if c.status in OPEN_STATUSES and c.assigned_officer_id:
+            if c.status in OPEN_STATUSES and c.assigned_officer_id in officer_ids:
                 load[c.assigned_officer_id] = load.get(c.assigned_officer_id, 0) + 1
         return load
 
@@ -264,18 +280,31 @@ class FakeUnitOfWork(AbstractUnitOfWork):
             self.shared.conflicts_to_raise -= 1
             raise Conflict("simulated lost race")
         events, audit = self.work.events, self.work.audit
-        for name in ("properties", "zones", "zone_version", "officers", "cases", "complaints", "history"):
+        for name in (
+            "properties",
+            "zones",
+            "zone_version",
+            "officers",
+            "officer_version",
+            "cases",
+            "complaints",
+            "history",
+        ):
             setattr(self.shared, name, getattr(self.work, name))
         self.shared.assignments = self.work.assignments
         self.shared.counters = self.work.counters
         self.shared.events.extend(events)
         self.shared.audit.extend(audit)
         self.shared.locks.extend(self.work.locks[len(self.shared.locks) :])
+        self.shared.load_reads.extend(self.work.load_reads[len(self.shared.load_reads) :])
         self.shared.commits += 1
 
     async def rollback(self) -> None:
         # Uncommitted changes live only in self.work, which is simply dropped.
         return None
+
+    async def reference_versions(self) -> ReferenceVersions:
+        return ReferenceVersions(self.work.officer_version, self.work.zone_version)
 
     async def lock(self, names: Sequence[str]) -> None:
         self.work.locks.append(sorted(names))

@@ -31,6 +31,7 @@ from services.cases.domain.cases import (
     format_case_number,
     may_see_restricted,
     queue_order_key,
+    routing_shortlist,
     visible_to,
 )
 from services.cases.domain.geo import Point
@@ -351,3 +352,42 @@ def test_routing_prefers_first_listed_department() -> None:
 def test_routing_skips_inactive_and_other_departments() -> None:
     assert _route("pool-fence", ["BD"], "NORTH") is None
     assert _route("smoking", ["PH"], "NORTH") is None
+
+
+def _shortlist(code: str, enforced_by: list[str], zone: str) -> list[str]:
+    chosen = routing_shortlist(
+        OFFICERS, service_code=code, bylaw_number="", enforced_by=enforced_by, zone_code=zone
+    )
+    return [o.officer_id for o in chosen]
+
+
+def test_shortlist_is_the_one_best_fit_when_caseload_cannot_matter() -> None:
+    assert _shortlist("noise", ["BE", "OPP"], "SOUTH") == ["BE-1"]  # the specialist
+    assert _shortlist("pool-fence", ["BD"], "NORTH") == []  # no active BD officer
+
+
+def test_shortlist_holds_every_officer_caseload_could_decide_between() -> None:
+    assert sorted(_shortlist("garbage", ["BE"], "NORTH")) == ["BE-1", "BE-3"]  # both cover it
+    assert sorted(_shortlist("garbage", ["BE"], "DOWNTOWN")) == ["BE-1", "BE-2", "BE-3"]
+
+
+@pytest.mark.parametrize("zone", ["NORTH", "SOUTH", "DOWNTOWN", ""])
+@pytest.mark.parametrize(
+    ("code", "enforced_by"),
+    [("garbage", ["BE"]), ("noise", ["BE", "OPP"]), ("dog-barking-pet-waste", ["AC", "BE"]), ("x", [])],
+)
+@pytest.mark.parametrize("load", [{}, {"BE-1": 4, "BE-3": 1}, {"BE-3": 2, "AC-1": 9}])
+def test_choosing_within_the_shortlist_is_choosing_among_all(
+    code: str, enforced_by: list[str], zone: str, load: dict[str, int]
+) -> None:
+    """OpenCase reads caseloads only for the shortlist: the choice must not change."""
+    shortlist = routing_shortlist(
+        OFFICERS, service_code=code, bylaw_number="", enforced_by=enforced_by, zone_code=zone
+    )
+    among_all = choose_officer(
+        OFFICERS, service_code=code, bylaw_number="", enforced_by=enforced_by, zone_code=zone, open_load=load
+    )
+    among_shortlist = choose_officer(
+        shortlist, service_code=code, bylaw_number="", enforced_by=enforced_by, zone_code=zone, open_load=load
+    )
+    assert among_all == among_shortlist
