@@ -21,11 +21,15 @@ $(UV):
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 # The environment is (re)synced from the lock file whenever pyproject.toml or uv.lock change.
+# Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE set (CI, containers) every
+# process of the stack would otherwise compile its imports from source at each start.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --locked --python $(PYTHON)
+	$(UV) sync --locked --compile-bytecode --python $(PYTHON)
 	@touch $@
 
+# Our own code's bytecode as well (only what changed since the last run is compiled).
 env: $(VENV)/.synced
+	@$(PY) -m compileall -q services workflows devstack
 
 run: env
 	$(PY) -m devstack run

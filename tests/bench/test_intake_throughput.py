@@ -8,7 +8,9 @@ intake run (psutil), which shows what bounds the rate on this machine. Issue 3's
 at least 100 complaints/s on 2 cores and at least 0.5x the bare rate.
 
 Knobs (environment): BYLAW_BENCH_COMPLAINTS (default 1000), BYLAW_BENCH_WORKFLOWS (1000),
-BYLAW_BENCH_CONCURRENCY for the bare loop (32, the intake consumer's default).
+BYLAW_BENCH_CONCURRENCY for the bare loop (32, the intake consumer's default),
+BYLAW_BENCH_PYSPY=<dir> to record py-spy profiles of the Python processes during the
+intake run (``<dir>/intake-<process>.txt``).
 """
 
 from __future__ import annotations
@@ -32,12 +34,15 @@ from temporalio.client import Client
 
 from devstack.stack import Stack, StackPorts
 from services.intake.tools.replay_311 import ReplayReport, fake_identity, replay
+from tests.bench.profiling import PYSPY_DIR, start_pyspy, stop_pyspy
 from workflows.contracts import WORKFLOW_TYPE, CaseLifecycleInput
 
 COMPLAINTS = int(os.environ.get("BYLAW_BENCH_COMPLAINTS", "1000"))
 WORKFLOWS = int(os.environ.get("BYLAW_BENCH_WORKFLOWS", "1000"))
 CONCURRENCY = int(os.environ.get("BYLAW_BENCH_CONCURRENCY", "32"))
 WARMUP = 50
+# The Python processes worth a profile (the servers are Go or C).
+PROFILED = frozenset({"intake", "cases", "worker", "reporting", "gateway"})
 console = Console()
 
 
@@ -175,11 +180,20 @@ def test_end_to_end_complaints_per_second_beside_bare_workflow_starts(bench_stac
     # the worker still settling those cases and understate what Temporal can do.
     bare_rate, bare_latencies = asyncio.run(run_bare(bench_stack, WORKFLOWS))
 
+    profilers = [
+        start_pyspy(m.popen.pid, f"intake-{m.name}")
+        for m in bench_stack.supervisor.processes
+        if m.popen is not None and m.name in PROFILED
+    ]
     before = cpu_by_process(bench_stack)
     started = time.perf_counter()
     report = asyncio.run(run_intake(bench_stack, COMPLAINTS, f"b{uuid.uuid4().hex[:6]}"))
     wall = time.perf_counter() - started
     after = cpu_by_process(bench_stack)
+    for profiler in profilers:
+        stop_pyspy(profiler)
+    if PYSPY_DIR:
+        console.print(f"py-spy profiles (collapsed stacks) in {PYSPY_DIR}")
     # The same volume repeating over 50 places: mostly joins, which allocate no case
     # number and start no workflow. The gap between the two rates is what creating a
     # case costs (see the report for where that time goes).

@@ -24,10 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import shutil
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -52,13 +48,13 @@ from services.common.grpc_client import insecure_channel
 from services.common.healthcheck import check_grpc
 from services.common.outbox import libpq_dsn
 from tests import infra
+from tests.bench.profiling import PYSPY_DIR, start_pyspy, stop_pyspy
 
 if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
     from bylaw.v1.cases_pb2_grpc import CasesServiceAsyncStub
 
 CALLS = int(os.environ.get("BYLAW_BENCH_OPEN_CASES", "2000"))
 CONCURRENCY = int(os.environ.get("BYLAW_BENCH_CONCURRENCY", "32"))
-PYSPY_DIR = os.environ.get("BYLAW_BENCH_PYSPY", "")
 WARMUP = 64
 REPO = Path(__file__).resolve().parents[2]
 # The cases process names its PostgreSQL connections after itself (common.runtime), so its
@@ -241,27 +237,6 @@ async def fire(stub: CasesServiceAsyncStub, requests: Sequence[cases_pb2.OpenCas
     started = time.perf_counter()
     await asyncio.gather(*(one(r) for r in requests))
     return MixResult("", len(requests), time.perf_counter() - started, latencies, dispositions, 0.0, 0.0)
-
-
-def start_pyspy(pid: int, name: str) -> subprocess.Popen[bytes] | None:
-    if not PYSPY_DIR:
-        return None
-    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    out = Path(PYSPY_DIR) / f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.txt"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    popen = subprocess.Popen(
-        [exe, "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--output", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(1.0)  # let it attach before the load starts
-    return popen
-
-
-def stop_pyspy(popen: subprocess.Popen[bytes] | None) -> None:
-    if popen is not None:
-        popen.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
-        popen.wait(60)
 
 
 async def run_mix(
