@@ -6,21 +6,16 @@ servers start lazily, only when a selected test asks for them.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from google.protobuf.duration_pb2 import Duration
-from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
 from temporalio.client import Client
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from tests import infra
-from workflows.search_attributes import ensure_search_attributes
+from tests.temporal_namespaces import new_namespace
 
 # Tests run with the development secrets; BYLAW_ENV=test accepts them explicitly.
 os.environ.setdefault("BYLAW_ENV", "test")
@@ -71,21 +66,7 @@ async def temporal_namespace(temporal_address: str) -> str:
     Tests get their own namespace because case numbers restart in every fresh database, so
     workflow ids (``case-BL-2026-000001``) would otherwise collide across tests."""
     client = await Client.connect(temporal_address)
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    await client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(namespace=name, workflow_execution_retention_period=Duration(seconds=86400))
-    )
-    deadline = asyncio.get_running_loop().time() + 30
-    while True:
-        try:
-            await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=name))
-            break
-        except RPCError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
-    await ensure_search_attributes(client, name)
-    return name
+    return await new_namespace(client, "test", search_attributes=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ same server wiring and domain-error interceptor the real services use)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -26,10 +25,7 @@ from bylaw.v1 import (
 from bylaw.v1.cases_pb2_grpc import CasesServiceStub
 from bylaw.v1.intake_pb2_grpc import IntakeServiceStub
 from bylaw.v1.notices_pb2_grpc import NoticesServiceStub
-from google.protobuf.duration_pb2 import Duration
-from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
 from temporalio.client import Client
-from temporalio.service import RPCError
 
 from devstack.processes import free_port
 from services.common.errors import DomainError, NotFound
@@ -146,23 +142,6 @@ async def fake_cases() -> AsyncIterator[FakeCases]:
 async def temporal_client(temporal_address: str, temporal_namespace: str) -> Client:
     """A client on a fresh namespace of its own (see tests/conftest.py)."""
     return await Client.connect(temporal_address, namespace=temporal_namespace)
-
-
-async def new_namespace(client: Client) -> str:
-    """A fresh namespace on the dev server, usable once it answers describe."""
-    name = f"ns-{uuid.uuid4().hex[:10]}"
-    await client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(namespace=name, workflow_execution_retention_period=Duration(seconds=86400))
-    )
-    deadline = asyncio.get_running_loop().time() + 30
-    while True:
-        try:
-            await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=name))
-            return name
-        except RPCError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 
-from tests.integration.workflows.conftest import new_namespace
+from tests.temporal_namespaces import new_namespace
 from workflows.contracts import SEARCH_ATTRIBUTE_KEYS
 from workflows.search_attributes import SearchAttributeConflict, ensure_search_attributes
 

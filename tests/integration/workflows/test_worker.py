@@ -27,7 +27,8 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 
 from services.common.errors import FailedPrecondition
-from tests.integration.workflows.conftest import FakeCases, Others, new_namespace
+from tests.integration.workflows.conftest import FakeCases, Others
+from tests.temporal_namespaces import new_namespace
 from tests.workflow.support import current_details, make_input, search_attributes
 from workflows.activities import CaseActivities
 from workflows.case_lifecycle import CaseLifecycleWorkflow
