@@ -19,7 +19,7 @@ are spelled out here, not imported: a migration must not change when the code do
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-24
+Create Date: 2026-11-22
 """
 
 from __future__ import annotations
