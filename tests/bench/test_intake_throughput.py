@@ -102,6 +102,19 @@ def cpu_by_process(stack: Stack) -> dict[str, float]:
     return used
 
 
+def settle(stack: Stack, last: dict[str, float], quiet_cpu_seconds: float = 0.05) -> dict[str, float]:
+    """CPU per process once a second passes with the stack using less than
+    ``quiet_cpu_seconds`` in all (or after 60 s)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = cpu_by_process(stack)
+        if sum(now.values()) - sum(last.values()) < quiet_cpu_seconds:
+            return now
+        last = now
+    return last
+
+
 def with_progress(description: str, total: int) -> tuple[Progress, object]:
     progress = Progress(
         TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -192,6 +205,9 @@ def test_end_to_end_complaints_per_second_beside_bare_workflow_starts(bench_stac
     report = asyncio.run(run_intake(bench_stack, COMPLAINTS, f"b{uuid.uuid4().hex[:6]}"))
     wall = time.perf_counter() - started
     after = cpu_by_process(bench_stack)
+    # Some of a complaint's work comes after its outcome (the worker's first workflow task,
+    # the read model, the outbox): wait for the stack to go quiet and count that too.
+    settled = settle(bench_stack, after)
     for profiler in profilers:
         stop_pyspy(profiler)
     if PYSPY_DIR:
@@ -233,18 +249,31 @@ def test_end_to_end_complaints_per_second_beside_bare_workflow_starts(bench_stac
     cpu.add_column("CPU s", justify="right")
     cpu.add_column("% of one core", justify="right")
     cpu.add_column("ms per complaint", justify="right")
+    cpu.add_column("with settling", justify="right")
     used = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+    all_told = {name: settled.get(name, 0.0) - before.get(name, 0.0) for name in settled}
     for name, seconds in sorted(used.items(), key=lambda kv: -kv[1]):
         per_complaint = f"{1000 * seconds / COMPLAINTS:.1f}"
-        cpu.add_row(name, f"{seconds:.1f}", f"{100 * seconds / wall:.0f}%", per_complaint)
+        with_settling = f"{1000 * all_told.get(name, 0.0) / COMPLAINTS:.1f}"
+        cpu.add_row(name, f"{seconds:.1f}", f"{100 * seconds / wall:.0f}%", per_complaint, with_settling)
     total = sum(used.values())
     cpu.add_row(
         "all",
         f"{total:.1f}",
         f"{100 * total / wall:.0f}% ({100 * total / wall / (psutil.cpu_count() or 1):.0f}% of the machine)",
         f"{1000 * total / COMPLAINTS:.1f}",
+        f"{1000 * sum(all_told.values()) / COMPLAINTS:.1f}",
     )
     console.print(cpu)
+    settled_ms = 1000 * sum(all_told.values()) / COMPLAINTS
+    if settled_ms:
+        # The outcome goes out before the worker has run the new case's first workflow task;
+        # a feed that never pauses pays for that too, so this bounds the sustained rate.
+        cores = psutil.cpu_count() or 1
+        console.print(
+            f"sustained ceiling: {cores} cores / {settled_ms:.1f} ms of CPU per complaint (with settling)"
+            f" = {1000 * cores / settled_ms:.0f} complaints/s"
+        )
     if report.latencies:
         console.print(f"mean latency {statistics.fmean(report.latencies) * 1000:.0f} ms")
     # Correctness, not speed: every complaint was answered.
