@@ -24,7 +24,8 @@ from bylaw.v1.cases_pb2_grpc import CasesServiceStub
 from bylaw.v1.intake_pb2_grpc import IntakeServiceStub
 from bylaw.v1.notices_pb2_grpc import NoticesServiceStub
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from services.common.grpc_client import insecure_channel
 from services.common.grpc_server import install_stop_signals
@@ -98,6 +99,7 @@ def build_worker(
     remediation: RemediationActivities | None = None,
     *,
     lifecycle: LifecycleActivities | None = None,
+    sandboxed: bool = True,
 ) -> Worker:
     workflows: list[type] = [CaseLifecycleWorkflow]
     registered: list[Any] = [activities.record_status, activities.get_case]
@@ -115,6 +117,8 @@ def build_worker(
         workflows=workflows,
         activities=registered,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        # Sandboxed unless the operator chose otherwise (Settings.workflow_sandbox).
+        workflow_runner=SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner(),
     )
 
 
@@ -132,12 +136,21 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         remediation = RemediationActivities(cases, notices, settings.timezone)
         lifecycle = LifecycleActivities(cases, notices, intake, load_config())
         worker = build_worker(
-            client, CaseActivities(cases), settings.temporal_task_queue, remediation, lifecycle=lifecycle
+            client,
+            CaseActivities(cases),
+            settings.temporal_task_queue,
+            remediation,
+            lifecycle=lifecycle,
+            sandboxed=settings.workflow_sandbox,
         )
         async with worker:
             log.info(
                 "worker started",
-                extra={"task_queue": settings.temporal_task_queue, "namespace": settings.temporal_namespace},
+                extra={
+                    "task_queue": settings.temporal_task_queue,
+                    "namespace": settings.temporal_namespace,
+                    "sandboxed": settings.workflow_sandbox,
+                },
             )
             await stop.wait()
             log.info("worker stopping")

@@ -25,8 +25,12 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
+from temporalio.worker import UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from services.common.errors import FailedPrecondition
+from services.common.grpc_client import insecure_channel
+from services.common.settings import Settings
 from tests.integration.workflows.conftest import FakeCases, Others
 from tests.temporal_namespaces import new_namespace
 from tests.workflow.support import current_details, make_input, search_attributes
@@ -49,13 +53,15 @@ T = TypeVar("T")
 
 
 @asynccontextmanager
-async def running_worker(client: Client, cases_address: str, others: Others) -> AsyncIterator[str]:
+async def running_worker(
+    client: Client, cases_address: str, others: Others, *, sandboxed: bool = True
+) -> AsyncIterator[str]:
     queue = f"case-lifecycle-{uuid.uuid4().hex[:8]}"
     channels: list[grpc.aio.Channel] = []
     lifecycle = others.lifecycle(cases_address, channels)
     try:
         activities = CaseActivities(cast(Any, CasesServiceStub(channels[0])))
-        async with build_worker(client, activities, queue, lifecycle=lifecycle):
+        async with build_worker(client, activities, queue, lifecycle=lifecycle, sandboxed=sandboxed):
             yield queue
     finally:
         for channel in channels:
@@ -83,12 +89,14 @@ async def state_of(handle: WorkflowHandle[Any, Any]) -> CaseLifecycleState:
     return state
 
 
+# Settings.workflow_sandbox: the same case runs the same with the sandbox off.
+@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
 async def test_case_is_findable_and_readable_in_visibility(
-    temporal_client: Client, fake_cases: FakeCases, others: Others
+    temporal_client: Client, fake_cases: FakeCases, others: Others, sandboxed: bool
 ) -> None:
     case_number = f"BL-2026-{uuid.uuid4().int % 10**6:06d}"
     fake_cases.servicer.add_case(case_number, zone="WARD-3", officer="officer-12")
-    async with running_worker(temporal_client, fake_cases.address, others) as queue:
+    async with running_worker(temporal_client, fake_cases.address, others, sandboxed=sandboxed) as queue:
         handle = await temporal_client.start_workflow(
             CaseLifecycleWorkflow.run, make_input(case_number), id=workflow_id(case_number), task_queue=queue
         )
@@ -258,3 +266,20 @@ async def test_worker_process_registers_attributes_runs_cases_and_stops_on_sigte
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+@pytest.mark.parametrize("sandboxed", [True, False])
+async def test_the_worker_runs_workflows_in_the_sandbox_unless_told_not_to(
+    temporal_client: Client, fake_cases: FakeCases, sandboxed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BYLAW_WORKFLOW_SANDBOX", str(sandboxed).lower())
+    setting = Settings().workflow_sandbox
+    assert setting is sandboxed
+    channel = insecure_channel(fake_cases.address)
+    try:
+        activities = CaseActivities(cast(Any, CasesServiceStub(channel)))
+        worker = build_worker(temporal_client, activities, "unused-queue", sandboxed=setting)
+        runner = worker.config()["workflow_runner"]
+        assert isinstance(runner, SandboxedWorkflowRunner if sandboxed else UnsandboxedWorkflowRunner)
+    finally:
+        await channel.close()
