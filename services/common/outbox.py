@@ -89,6 +89,7 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         retention: timedelta = timedelta(days=7),
+        linger: float = 0.05,
     ) -> None:
         self.engine = engine
         self.table = table
@@ -96,6 +97,10 @@ class OutboxRelay:
         self.dsn = libpq_dsn(database_url)
         self.batch_size = batch_size
         self.retention = retention
+        # Once woken, wait this long before reading the outbox, so that at volume one
+        # transaction publishes the rows of many commits rather than one (a message is at
+        # most this much later).
+        self.linger = linger
         self.published_total = 0
         self._wake = asyncio.Event()
 
@@ -166,11 +171,14 @@ class OutboxRelay:
                     log.exception("outbox relay error")
                     published = 0
                     await asyncio.sleep(1.0)
-                if published:
-                    continue
+                if published >= self.batch_size:
+                    continue  # a full batch: more are likely waiting
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                if not published:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                if self.linger:
+                    await asyncio.sleep(self.linger)
                 if datetime.now(UTC) - last_purge > timedelta(hours=1):
                     await self.purge_published()
                     last_purge = datetime.now(UTC)

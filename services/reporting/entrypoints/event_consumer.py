@@ -87,6 +87,7 @@ class EventConsumer:
         ack_wait: float = 30.0,
         max_error_deliveries: int = 5,
         durable: str = DURABLE,
+        linger: float = 0.25,
     ) -> None:
         self.js = js
         self.durable = durable
@@ -95,6 +96,10 @@ class EventConsumer:
         self.fetch_timeout = fetch_timeout
         self.ack_wait = ack_wait
         self.max_error_deliveries = max_error_deliveries
+        # After a short batch, wait this long before the next fetch so events gather: at
+        # 311 volume a fetch otherwise returns one or two events and every one pays a whole
+        # transaction (the read model is a quarter second later, at most).
+        self.linger = linger
         self.applied = 0
 
     def consumer_config(self) -> ConsumerConfig:
@@ -129,6 +134,9 @@ class EventConsumer:
                     await asyncio.sleep(1.0)
                     continue
                 await self.process_batch(msgs)
+                if len(msgs) < self.batch and self.linger:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=self.linger)
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
