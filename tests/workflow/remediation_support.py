@@ -5,6 +5,7 @@ that starts the child and records its progress signals, inputs and staff request
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -317,6 +318,18 @@ async def reported(parent: WorkflowHandle[Any, Any]) -> list[str]:
         PARENT_QUERY, result_type=list[RemediationProgress]
     )
     return [p.case_status for p in progress]
+
+
+async def expect_reported(
+    parent: WorkflowHandle[Any, Any], expected: list[str], seconds: float = 10.0
+) -> None:
+    """The parent has been told exactly ``expected``. A child's signal reaches the parent in
+    a workflow task of the parent's own, so a query straight after the child's step can run
+    before it: ask again until it matches, then fail with what the parent last said."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while (told := await reported(parent)) != expected and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+    assert told == expected
 
 
 async def local_today(client_time: datetime) -> str:

@@ -102,7 +102,7 @@ async def test_under_5000_no_gate_paid_within_the_period(env: WorkflowEnvironmen
         approved = await until(child, "approved", env)
         assert (approved.approval, approved.council_approval_required) == ("not_required", False)
         assert approved.work_order_number == f"{input.case_number}-W1"
-        assert await rs.reported(parent) == ["remediation"]
+        await rs.expect_reported(parent, ["remediation"])
         assert await search_attributes(child) == {
             "CaseNumber": input.case_number,
             "CaseStatus": "remediation",
@@ -117,7 +117,7 @@ async def test_under_5000_no_gate_paid_within_the_period(env: WorkflowEnvironmen
         invoiced = await until(child, "invoiced", env)
         assert invoiced.invoice_amount_cents == invoiced.balance_cents == 199_500
         assert invoiced.due_on == await today(env, 30)
-        assert await rs.reported(parent) == ["remediation", "complied"]
+        await rs.expect_reported(parent, ["remediation", "complied"])
 
         await env.sleep(timedelta(days=10))
         part = await update(child, UPDATE_RECORD_PAYMENT, rs.payment(99_500, await today(env)))
@@ -149,7 +149,7 @@ async def test_exactly_5000_does_not_wait_for_council(env: WorkflowEnvironment) 
         parent, child = await rs.start_with_parent(env.client, queue, rs.make_input(estimate_cents=500_000))
         approved = await until(child, "approved", env)
         assert not approved.council_approval_required
-        assert await rs.reported(parent) == ["remediation"]
+        await rs.expect_reported(parent, ["remediation"])
         await child.terminate("test over")
 
 
@@ -160,7 +160,7 @@ async def test_over_5000_waits_months_for_council_which_approves(env: WorkflowEn
         parent, child = await rs.start_with_parent(env.client, queue, input)
         waiting = await until(child, "awaiting_council", env)
         assert waiting.council_approval_required
-        assert await rs.reported(parent) == ["awaiting_council_approval"]
+        await rs.expect_reported(parent, ["awaiting_council_approval"])
         assert (await search_attributes(child))["CaseStatus"] == "awaiting_council_approval"
         assert "awaits Council's decision (policy 6.5.13)" in await current_details(child)
         # Policy 6.5.13: the Council report goes out before any work.
@@ -184,7 +184,7 @@ async def test_over_5000_waits_months_for_council_which_approves(env: WorkflowEn
         await work_done(child, env)
         await until(child, "invoiced", env)
         result: RemediationResult = await parent.result()  # time skips past the due date
-        assert await rs.reported(parent) == ["awaiting_council_approval", "remediation", "complied"]
+        await rs.expect_reported(parent, ["awaiting_council_approval", "remediation", "complied"])
     assert (result.outcome, result.added_to_tax_roll, result.paid, result.emergency) == (
         "completed",
         True,
@@ -211,7 +211,7 @@ async def test_over_5000_council_refuses(env: WorkflowEnvironment) -> None:
         result: RemediationResult = await parent.result()
         assert await search_attributes(child) == {"CaseNumber": input.case_number, "CaseStatus": "escalated"}
         assert "refused by Council" in await current_details(child)
-        assert await rs.reported(parent) == ["awaiting_council_approval", "escalated"]
+        await rs.expect_reported(parent, ["awaiting_council_approval", "escalated"])
     assert result.outcome == "refused_by_council"
     assert (result.invoice_number, result.actual_cost_cents, result.paid) == ("", 0, False)
     assert fake.documents() == [acts.OWNER_NOTICE, acts.COUNCIL_REQUEST]
@@ -286,7 +286,7 @@ async def test_emergency_approval_and_its_refusals(env: WorkflowEnvironment) -> 
         await until(child, "invoiced", env)
         await update(child, UPDATE_RECORD_PAYMENT, rs.payment(199_500, await today(env)))
         result: RemediationResult = await parent.result()
-        assert await rs.reported(parent) == ["awaiting_council_approval", "remediation", "complied"]
+        await rs.expect_reported(parent, ["awaiting_council_approval", "remediation", "complied"])
     assert (result.outcome, result.emergency, result.paid) == ("completed", True, True)
     # Policy 6.5.14: listed for Council's next report, for information.
     assert fake.documents() == [
@@ -446,7 +446,7 @@ async def test_the_parent_is_found_without_being_named(env: WorkflowEnvironment)
     async with rs.remediation_worker(env.client, fake) as queue:
         parent, child = await rs.start_with_parent(env.client, queue, rs.make_input(parent_workflow_id=""))
         await until(child, "approved", env)
-        assert await rs.reported(parent) == ["remediation"]
+        await rs.expect_reported(parent, ["remediation"])
         await child.terminate("test over")
 
 
