@@ -30,6 +30,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from services.common.grpc_client import insecure_channel
 from services.common.grpc_server import install_stop_signals
 from services.common.logging import configure_logging
+from services.common.runtime import run_event_loop
 from services.common.settings import Settings, get_settings
 from workflows.activities import CaseActivities
 from workflows.case_lifecycle import CaseLifecycleWorkflow
@@ -170,7 +171,7 @@ async def _main(settings: Settings) -> None:
 def main() -> None:
     settings = get_settings()
     configure_logging("worker", settings.log_level, settings.log_json)
-    asyncio.run(_main(settings))
+    run_event_loop(_main(settings), settings.event_loop)
     # Release the gRPC channel (and with it grpc.aio's poller thread) now, while the
     # interpreter is whole: left to interpreter finalization, that thread can take the
     # GIL after Python has torn down and abort the process (exit -6) after a clean stop.

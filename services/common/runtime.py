@@ -71,13 +71,24 @@ async def infrastructure(
             await infra.engine.dispose()
 
 
+def run_event_loop(main: Coroutine[Any, Any, None], event_loop: str = "uvloop") -> None:
+    """``asyncio.run`` on the configured loop (Settings.event_loop)."""
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if event_loop == "uvloop":
+        import uvloop  # only when chosen
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main)
+
+
 def run_service(name: str, serve: Callable[[Settings], Coroutine[Any, Any, None]]) -> None:
     """Entry point body for ``python -m services.<name>``."""
     settings = get_settings()
     configure_logging(name, settings.log_level, settings.log_json)
     log.info("starting %s", name, extra={"env": settings.env})
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings))
+        run_event_loop(serve(settings), settings.event_loop)
     # grpc.aio's poller thread can crash the interpreter (SIGABRT/SIGSEGV) if channel and
     # server objects are finalised during interpreter shutdown; collect them while it is
     # still fully alive (seen in 2 of 40 worker stops before this, 0 of 70 after).

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     env: Literal["dev", "test", "prod"] = "dev"
     log_level: str = "INFO"
     log_json: bool = False
+    # Event loop of every service process and the worker: uvloop (libuv) costs less CPU per
+    # I/O wake-up than asyncio's own loop; "asyncio" is the fallback where uvloop is absent.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
     # Infrastructure
     database_url: str = "postgresql+psycopg://bylaw@127.0.0.1:5432/bylaw"
