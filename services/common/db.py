@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, create_engine, text
+from psycopg import AsyncConnection as PsycopgConnection
+from psycopg.rows import dict_row
+from sqlalchemy import MetaData, TextClause, create_engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
@@ -60,6 +64,45 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
     """One transaction: commit on success, roll back on any error."""
     async with factory() as session, session.begin():
         yield session
+
+
+# ``:name`` binds of a text() statement, not ``::`` casts or a colon inside a word.
+_TEXT_BIND = re.compile(r"(?<![:\w]):(\w+)")
+
+
+def psycopg_sql(statement: TextClause) -> str:
+    """A text() statement in psycopg's own ``%(name)s`` style, for ``first_rows_each``
+    (the statement must not contain a literal ``%``)."""
+    if "%" in statement.text:
+        raise ValueError("statement contains a literal %")
+    return _TEXT_BIND.sub(r"%(\1)s", statement.text)
+
+
+async def first_rows_each(
+    engine: AsyncEngine, sql: str, params: Sequence[Mapping[str, object]]
+) -> list[dict[str, Any] | None]:
+    """Run ``sql`` once per parameter set, all in one transaction and one pipelined round
+    trip (psycopg ``executemany``), and return each execution's first row (None when it
+    returned none), in order. All or nothing: on any error nothing is committed.
+
+    For group commit on the hot path (``services.common.coalesce``): N single-row
+    statements cost one round trip, one connection checkout and one commit."""
+    if not params:
+        return []
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        pg = raw.driver_connection
+        assert isinstance(pg, PsycopgConnection)
+        async with pg.transaction(), pg.cursor(row_factory=dict_row) as cur:
+            await cur.executemany(sql, params, returning=True)
+            rows: list[dict[str, Any] | None] = []
+            while True:
+                rows.append(await cur.fetchone())
+                if not cur.nextset():
+                    break
+    if len(rows) != len(params):
+        raise RuntimeError(f"{len(rows)} results for {len(params)} executions")
+    return rows
 
 
 def alembic_config(service: str, url: str) -> Config:
