@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import grpc_tools
+from google.rpc import status_pb2
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,10 +31,13 @@ def _generate(out_dir: Path) -> None:
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in PACKAGE_DIR.glob("*.proto"))
     include = str(Path(grpc_tools.__file__).parent / "_proto")
+    # google/rpc/status.proto ships with googleapis-common-protos (google.rpc.status_pb2).
+    googleapis = str(Path(status_pb2.__file__).resolve().parents[2])
     args = [
         "grpc_tools.protoc",
         f"-I{PROTO_ROOT}",
         f"-I{include}",
+        f"-I{googleapis}",
         f"--python_out={out_dir}",
         f"--mypy_out={out_dir}",
         f"--grpc_python_out={out_dir}",

@@ -176,10 +176,12 @@ async def build(
 
 
 def with_pool_for_consumer(settings: Settings) -> Settings:
-    """Each complaint in flight holds a database connection for its short transactions;
-    a pool smaller than the consumer's concurrency makes the overflow connections open
-    and close constantly under load (measured: most of the 311 path's time)."""
-    needed = settings.intake_consumer_concurrency + 4  # + gRPC calls, relay, sweeper
+    """The statements every complaint runs go out in group-committed batches on a few
+    connections, but a referral, a rejection or a replayed complaint takes its own short
+    transaction; a pool much smaller than the number of those in flight would make the
+    overflow connections open and close constantly under load. Past 32 in flight the
+    batches carry the load, so the pool stops growing with the concurrency."""
+    needed = min(settings.intake_consumer_concurrency, 32) + 4  # + gRPC calls, relay, sweeper
     if settings.db_pool_size >= needed:
         return settings
     return settings.model_copy(update={"db_pool_size": needed})

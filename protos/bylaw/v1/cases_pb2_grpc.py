@@ -39,6 +39,11 @@ class CasesServiceStub:
                 request_serializer=bylaw_dot_v1_dot_cases__pb2.OpenCaseRequest.SerializeToString,
                 response_deserializer=bylaw_dot_v1_dot_cases__pb2.OpenCaseResponse.FromString,
                 _registered_method=True)
+        self.OpenCases = channel.unary_unary(
+                '/bylaw.v1.CasesService/OpenCases',
+                request_serializer=bylaw_dot_v1_dot_cases__pb2.OpenCasesRequest.SerializeToString,
+                response_deserializer=bylaw_dot_v1_dot_cases__pb2.OpenCasesResponse.FromString,
+                _registered_method=True)
         self.GetCase = channel.unary_unary(
                 '/bylaw.v1.CasesService/GetCase',
                 request_serializer=bylaw_dot_v1_dot_cases__pb2.GetCaseRequest.SerializeToString,
@@ -253,6 +258,16 @@ class CasesServiceServicer:
         """Finds the open case this complaint belongs to (same property and service code,
         policy 6.6.5) or creates one. Idempotent on complaint_id: a retry returns the same
         case and disposition.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenCases(self, request, context):
+        """Several OpenCase calls in one round trip (intake at 311 volume). Each request is
+        handled exactly as OpenCase handles it, concurrently, each in its own transaction,
+        and gets its own result in the same position: the response, or the status OpenCase
+        would have failed with. At most 256 requests.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -550,6 +565,11 @@ def add_CasesServiceServicer_to_server(servicer, server):
                     request_deserializer=bylaw_dot_v1_dot_cases__pb2.OpenCaseRequest.FromString,
                     response_serializer=bylaw_dot_v1_dot_cases__pb2.OpenCaseResponse.SerializeToString,
             ),
+            'OpenCases': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenCases,
+                    request_deserializer=bylaw_dot_v1_dot_cases__pb2.OpenCasesRequest.FromString,
+                    response_serializer=bylaw_dot_v1_dot_cases__pb2.OpenCasesResponse.SerializeToString,
+            ),
             'GetCase': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCase,
                     request_deserializer=bylaw_dot_v1_dot_cases__pb2.GetCaseRequest.FromString,
@@ -783,6 +803,33 @@ class CasesService:
             '/bylaw.v1.CasesService/OpenCase',
             bylaw_dot_v1_dot_cases__pb2.OpenCaseRequest.SerializeToString,
             bylaw_dot_v1_dot_cases__pb2.OpenCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bylaw.v1.CasesService/OpenCases',
+            bylaw_dot_v1_dot_cases__pb2.OpenCasesRequest.SerializeToString,
+            bylaw_dot_v1_dot_cases__pb2.OpenCasesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -38,6 +38,12 @@ class CasesServiceStub:
     policy 6.6.5) or creates one. Idempotent on complaint_id: a retry returns the same
     case and disposition.
     """
+    OpenCases: _grpc.UnaryUnaryMultiCallable[_cases_pb2.OpenCasesRequest, _cases_pb2.OpenCasesResponse]
+    """Several OpenCase calls in one round trip (intake at 311 volume). Each request is
+    handled exactly as OpenCase handles it, concurrently, each in its own transaction,
+    and gets its own result in the same position: the response, or the status OpenCase
+    would have failed with. At most 256 requests.
+    """
     GetCase: _grpc.UnaryUnaryMultiCallable[_cases_pb2.GetCaseRequest, _cases_pb2.Case]
     ListCases: _grpc.UnaryUnaryMultiCallable[_cases_pb2.ListCasesRequest, _cases_pb2.ListCasesResponse]
     """Work queue order: priority, then age (policy 6.5.4)."""
@@ -138,6 +144,12 @@ class CasesServiceAsyncStub(CasesServiceStub):
     """Finds the open case this complaint belongs to (same property and service code,
     policy 6.6.5) or creates one. Idempotent on complaint_id: a retry returns the same
     case and disposition.
+    """
+    OpenCases: _aio.UnaryUnaryMultiCallable[_cases_pb2.OpenCasesRequest, _cases_pb2.OpenCasesResponse]  # type: ignore[assignment]
+    """Several OpenCase calls in one round trip (intake at 311 volume). Each request is
+    handled exactly as OpenCase handles it, concurrently, each in its own transaction,
+    and gets its own result in the same position: the response, or the status OpenCase
+    would have failed with. At most 256 requests.
     """
     GetCase: _aio.UnaryUnaryMultiCallable[_cases_pb2.GetCaseRequest, _cases_pb2.Case]  # type: ignore[assignment]
     ListCases: _aio.UnaryUnaryMultiCallable[_cases_pb2.ListCasesRequest, _cases_pb2.ListCasesResponse]  # type: ignore[assignment]
@@ -242,6 +254,18 @@ class CasesServiceServicer(metaclass=_abc_1.ABCMeta):
         """Finds the open case this complaint belongs to (same property and service code,
         policy 6.6.5) or creates one. Idempotent on complaint_id: a retry returns the same
         case and disposition.
+        """
+
+    @_abc_1.abstractmethod
+    def OpenCases(
+        self,
+        request: _cases_pb2.OpenCasesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.OpenCasesResponse, _abc.Awaitable[_cases_pb2.OpenCasesResponse]]:
+        """Several OpenCase calls in one round trip (intake at 311 volume). Each request is
+        handled exactly as OpenCase handles it, concurrently, each in its own transaction,
+        and gets its own result in the same position: the response, or the status OpenCase
+        would have failed with. At most 256 requests.
         """
 
     @_abc_1.abstractmethod

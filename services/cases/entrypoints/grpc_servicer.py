@@ -4,20 +4,28 @@ shared interceptor, which maps them to status codes with field violations."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 from bylaw.v1 import cases_pb2, cases_pb2_grpc, common_pb2
+from google.rpc import code_pb2, status_pb2
 
 from services.cases.domain.properties import Property
 from services.cases.entrypoints import convert
 from services.cases.service_layer.commands import Actor, AssignCase, ListCases, OpenCase, RecordStatus
 from services.cases.service_layer.services import CasesService
+from services.common.errors import DomainError, FieldViolation, InvalidArgument
+from services.common.grpc_server import status_for
+
+log = logging.getLogger(__name__)
 
 # ImportProperties is client-streaming (no request envelope), so its caller names itself
 # in call metadata for the audit trail.
 ACTOR_SUBJECT_METADATA = "bylaw-actor-subject"
+MAX_OPEN_CASES = 256  # requests per OpenCases call
 
 
 def _metadata_subject(context: Any) -> str:
@@ -63,6 +71,28 @@ class CasesServicer(cases_pb2_grpc.CasesServiceServicer):
             disposition=convert.disposition_to_proto(result.disposition),
             property_match=convert.match_to_proto(result.match),
         )
+
+    async def OpenCases(  # noqa: N802 - gRPC method names
+        self, request: cases_pb2.OpenCasesRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> cases_pb2.OpenCasesResponse:
+        if len(request.requests) > MAX_OPEN_CASES:
+            raise InvalidArgument(FieldViolation("requests", f"at most {MAX_OPEN_CASES} per call"))
+        results = await asyncio.gather(*(self._open_one(r, context) for r in request.requests))
+        return cases_pb2.OpenCasesResponse(results=results)
+
+    async def _open_one(
+        self, request: cases_pb2.OpenCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> cases_pb2.OpenCaseResult:
+        """One request of OpenCases, answered as OpenCase would answer it on its own."""
+        try:
+            return cases_pb2.OpenCaseResult(response=await self.OpenCase(request, context))
+        except DomainError as exc:
+            return cases_pb2.OpenCaseResult(error=status_for(exc))
+        except Exception:  # as the interceptor does for OpenCase: logged, INTERNAL
+            log.exception("unhandled error in OpenCases")
+            return cases_pb2.OpenCaseResult(
+                error=status_pb2.Status(code=code_pb2.INTERNAL, message="internal error in OpenCase")
+            )
 
     async def GetCase(  # noqa: N802 - gRPC method names
         self, request: cases_pb2.GetCaseRequest, context: grpc.aio.ServicerContext[Any, Any]

@@ -3,16 +3,25 @@
 One channel for the process lifetime (connection setup per complaint would dominate at
 311 volume). Transport failures become ``Unavailable`` so callers retry later instead of
 dead-lettering a good complaint.
+
+Calls made together (the complaints of one fetched 311 batch reach this step in the same
+turn of the event loop) go as one ``OpenCases`` call (services.common.coalesce), so the
+per-call cost of gRPC is paid once per batch; each complaint still gets its own answer or
+error. If the batch call itself fails (cases restarting, or a cases service too old to
+have ``OpenCases``), each complaint is sent on its own with ``OpenCase``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import grpc
 from bylaw.v1 import cases_pb2, cases_pb2_grpc, common_pb2
 from google.protobuf import timestamp_pb2
 
+from services.common.coalesce import Coalescer
 from services.common.errors import DomainError, Unavailable
-from services.common.grpc_client import domain_error_from_rpc
+from services.common.grpc_client import STATUS_CODE_BY_NUMBER, domain_error_from_rpc, domain_error_from_status
 from services.intake.domain.model import CaseDisposition, Location, Priority
 from services.intake.service_layer.ports import CaseLink, OpenCaseCommand
 
@@ -63,31 +72,76 @@ def open_case_request(cmd: OpenCaseCommand) -> cases_pb2.OpenCaseRequest:
 
 
 class GrpcCasesClient:
-    def __init__(self, channel: grpc.aio.Channel, *, timeout: float = 10.0) -> None:
+    def __init__(self, channel: grpc.aio.Channel, *, timeout: float = 10.0, max_batch: int = 64) -> None:
         self.stub = cases_pb2_grpc.CasesServiceStub(channel)
         self.timeout = timeout
+        self.batches: Coalescer[OpenCaseCommand, CaseLink | Exception] = Coalescer(
+            "OpenCases", self._open_cases, self._open_case, max_batch=max_batch
+        )
 
     async def open_case(self, command: OpenCaseCommand) -> CaseLink:
+        result = await self.batches(command)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def _open_case(self, command: OpenCaseCommand) -> CaseLink | Exception:
         try:
             resp: cases_pb2.OpenCaseResponse = await self.stub.OpenCase(
                 open_case_request(command), timeout=self.timeout
             )
         except grpc.aio.AioRpcError as err:
-            if err.code() in _TRANSIENT:
-                raise Unavailable(f"cases service: {err.code().name}") from err
-            domain: DomainError | None = domain_error_from_rpc(err)
-            if domain is not None:
-                raise domain from err
-            raise
-        disposition = _DISPOSITIONS.get(resp.disposition)
-        if disposition is None or not resp.case.case_number:
-            raise RuntimeError(f"cases.OpenCase answered without a disposition/case ({resp.disposition})")
-        match = resp.property_match if resp.HasField("property_match") else resp.case.property_match
-        return CaseLink(
-            disposition=disposition,
-            case_number=resp.case.case_number,
-            zone=resp.case.zone_code,
-            property_roll_number=match.property.roll_number if match.matched else "",
-            assigned_officer=resp.case.assigned_officer_id,
-            department=resp.case.department,
-        )
+            mapped = _client_error(err)
+            if mapped is err:
+                raise
+            raise mapped from err
+        return _case_link(resp)
+
+    async def _open_cases(self, commands: Sequence[OpenCaseCommand]) -> list[CaseLink | Exception]:
+        try:
+            resp: cases_pb2.OpenCasesResponse = await self.stub.OpenCases(
+                cases_pb2.OpenCasesRequest(requests=[open_case_request(c) for c in commands]),
+                timeout=self.timeout,
+            )
+        except grpc.aio.AioRpcError as err:
+            mapped = _client_error(err)
+            if mapped is err:
+                raise
+            raise mapped from err
+        if len(resp.results) != len(commands):
+            raise RuntimeError(f"cases.OpenCases answered {len(resp.results)} results for {len(commands)}")
+        return [_result(r) for r in resp.results]
+
+
+def _client_error(err: grpc.aio.AioRpcError) -> Exception:
+    if err.code() in _TRANSIENT:
+        return Unavailable(f"cases service: {err.code().name}")
+    domain: DomainError | None = domain_error_from_rpc(err)
+    return domain if domain is not None else err
+
+
+def _result(result: cases_pb2.OpenCaseResult) -> CaseLink | Exception:
+    if result.HasField("response"):
+        return _case_link(result.response)
+    code = STATUS_CODE_BY_NUMBER.get(result.error.code, grpc.StatusCode.UNKNOWN)
+    if code in _TRANSIENT:
+        return Unavailable(f"cases service: {code.name}")
+    domain = domain_error_from_status(result.error)
+    if domain is not None:
+        return domain
+    return RuntimeError(f"cases.OpenCase failed: {code.name}: {result.error.message}")
+
+
+def _case_link(resp: cases_pb2.OpenCaseResponse) -> CaseLink:
+    disposition = _DISPOSITIONS.get(resp.disposition)
+    if disposition is None or not resp.case.case_number:
+        raise RuntimeError(f"cases.OpenCase answered without a disposition/case ({resp.disposition})")
+    match = resp.property_match if resp.HasField("property_match") else resp.case.property_match
+    return CaseLink(
+        disposition=disposition,
+        case_number=resp.case.case_number,
+        zone=resp.case.zone_code,
+        property_roll_number=match.property.roll_number if match.matched else "",
+        assigned_officer=resp.case.assigned_officer_id,
+        department=resp.case.department,
+    )

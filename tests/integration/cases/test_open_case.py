@@ -14,7 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from services.cases.domain.geo import METRES_PER_DEGREE_LAT
+from services.cases.entrypoints.grpc_servicer import MAX_OPEN_CASES
 from services.common.errors import InvalidArgument
+from services.common.grpc_client import domain_error_from_status
 from tests.integration.cases.conftest import CasesHarness
 from tests.integration.cases.support import (
     DUNDAS_100,
@@ -196,3 +198,48 @@ async def test_invalid_open_case_names_fields(cases: CasesHarness) -> None:
     assert isinstance(error, InvalidArgument)
     assert {v.field for v in error.violations} == {"priority", "location"}
     assert next(v for v in error.violations if v.field == "location").policy == "4.10"
+
+
+async def test_open_cases_answers_each_request_in_place(cases: CasesHarness) -> None:
+    """The batch call intake uses at volume: each request handled as OpenCase handles it,
+    each result in its request's position, a bad request failing only itself."""
+    await seed_roll(cases.stub)
+    invalid = open_request(address="")
+    invalid.priority = common_pb2.PRIORITY_UNSPECIFIED
+    requests = [
+        open_request(address="12 John Street, Napanee"),
+        invalid,
+        open_request(address_id=JOHN_12),  # the same parcel: joins the first
+        open_request(address="9 Mill St", service_code="noise"),
+    ]
+    response = await cases.stub.OpenCases(cases_pb2.OpenCasesRequest(requests=requests))
+    results = list(response.results)
+    assert [r.WhichOneof("result") for r in results] == ["response", "error", "response", "response"]
+    first, _, joined, other = (r.response for r in results)
+    assert sorted([first.disposition, joined.disposition]) == [CREATED, JOINED]
+    assert first.case.case_number == joined.case.case_number
+    assert other.disposition == CREATED
+    assert other.case.case_number != first.case.case_number
+    # The error is OpenCase's own: INVALID_ARGUMENT naming the fields, with the policy.
+    error = domain_error_from_status(results[1].error)
+    assert isinstance(error, InvalidArgument)
+    assert {v.field for v in error.violations} == {"priority", "location"}
+    assert next(v for v in error.violations if v.field == "location").policy == "4.10"
+    # Retried as a batch: the same answers, nothing new (idempotent on complaint_id).
+    again = await cases.stub.OpenCases(cases_pb2.OpenCasesRequest(requests=requests))
+    assert [r.response.case.case_number for r in again.results if r.HasField("response")] == [
+        first.case.case_number,
+        joined.case.case_number,
+        other.case.case_number,
+    ]
+    assert await _count(cases, "SELECT count(*) FROM cases.cases") == 2
+    assert await _count(cases, "SELECT count(*) FROM cases.case_complaints") == 3
+
+
+async def test_open_cases_refuses_an_oversized_batch(cases: CasesHarness) -> None:
+    requests = [open_request(address=f"{n} Water St") for n in range(MAX_OPEN_CASES + 1)]
+    code, error = await rpc_error(cases.stub.OpenCases(cases_pb2.OpenCasesRequest(requests=requests)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert isinstance(error, InvalidArgument)
+    assert [v.field for v in error.violations] == ["requests"]
+    assert await _count(cases, "SELECT count(*) FROM cases.cases") == 0

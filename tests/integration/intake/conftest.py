@@ -44,6 +44,7 @@ class FakeCasesServicer:
     Idempotent on complaint_id like the real service."""
 
     requests: list[cases_pb2.OpenCaseRequest] = field(default_factory=list)
+    batch_sizes: list[int] = field(default_factory=list)  # one entry per OpenCases call
     by_complaint: dict[str, cases_pb2.OpenCaseResponse] = field(default_factory=dict)
     by_place: dict[tuple[str, str], str] = field(default_factory=dict)
 
@@ -72,23 +73,43 @@ class FakeCasesServicer:
         self.by_complaint[request.complaint_id] = response
         return response
 
+    async def open_cases(
+        self, request: cases_pb2.OpenCasesRequest, context: Any
+    ) -> cases_pb2.OpenCasesResponse:
+        self.batch_sizes.append(len(request.requests))
+        return cases_pb2.OpenCasesResponse(
+            results=[
+                cases_pb2.OpenCaseResult(response=await self.open_case(r, context)) for r in request.requests
+            ]
+        )
+
 
 @dataclass
 class FakeCases:
     servicer: FakeCasesServicer
     address: str
     server: grpc.aio.Server | None = None
+    # False: a cases service from before OpenCases (intake must fall back to OpenCase).
+    batches: bool = True
 
     async def start(self) -> None:
         self.server = grpc.aio.server()
-        # Only OpenCase: anything else intake called would fail with UNIMPLEMENTED.
-        handler = grpc.unary_unary_rpc_method_handler(
-            self.servicer.open_case,
-            request_deserializer=cases_pb2.OpenCaseRequest.FromString,
-            response_serializer=cases_pb2.OpenCaseResponse.SerializeToString,
-        )
+        # Only OpenCase(s): anything else intake called would fail with UNIMPLEMENTED.
+        handlers = {
+            "OpenCase": grpc.unary_unary_rpc_method_handler(
+                self.servicer.open_case,
+                request_deserializer=cases_pb2.OpenCaseRequest.FromString,
+                response_serializer=cases_pb2.OpenCaseResponse.SerializeToString,
+            )
+        }
+        if self.batches:
+            handlers["OpenCases"] = grpc.unary_unary_rpc_method_handler(
+                self.servicer.open_cases,
+                request_deserializer=cases_pb2.OpenCasesRequest.FromString,
+                response_serializer=cases_pb2.OpenCasesResponse.SerializeToString,
+            )
         self.server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler("bylaw.v1.CasesService", {"OpenCase": handler}),)
+            (grpc.method_handlers_generic_handler("bylaw.v1.CasesService", handlers),)
         )
         self.server.add_insecure_port(self.address)
         await self.server.start()

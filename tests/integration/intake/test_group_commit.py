@@ -21,7 +21,7 @@ from services.intake.adapters import orm
 from services.intake.adapters.repository import RECORD_SQL, SqlComplaintRepository
 from services.intake.domain.model import Submission
 from services.intake.entrypoints.open311_message import decode_311
-from tests.integration.intake.conftest import IntakeHarness
+from tests.integration.intake.conftest import FakeCases, IntakeHarness
 from tests.integration.intake.test_311_feed import count, listen, message, next_message, publish
 
 BURST = 48
@@ -56,7 +56,7 @@ async def test_a_burst_is_written_in_batches_with_one_outcome_each(intake: Intak
 
 
 async def test_complaints_submitted_together_are_recorded_and_finished_in_batches(
-    intake: IntakeHarness,
+    intake: IntakeHarness, fake_cases: FakeCases
 ) -> None:
     repo = _repo(intake)
     outcomes = await asyncio.gather(
@@ -67,6 +67,9 @@ async def test_complaints_submitted_together_are_recorded_and_finished_in_batche
     # Tasks started together reach the insert together: one or two statements, not 48.
     assert repo.inserts.stats.items == BURST
     assert repo.inserts.stats.batches <= 2, repo.inserts.stats
+    # They ask the cases service together as well: one OpenCases call, not 48 OpenCase.
+    assert sum(fake_cases.servicer.batch_sizes) == BURST
+    assert len(fake_cases.servicer.batch_sizes) <= 2, fake_cases.servicer.batch_sizes
     # Finishes wait out their workflow starts, then gather within the linger.
     assert repo.finishes.stats.items == BURST
     assert repo.finishes.stats.batches < BURST, repo.finishes.stats

@@ -80,7 +80,7 @@ async def test_a_batch_answering_the_wrong_number_of_items_is_not_trusted() -> N
         return [2 * i for i in items][:-1]
 
     coalesce = Coalescer("doubling", short_batch, backend.run_one)
-    assert await asyncio.gather(coalesce(1), coalesce(2)) == [2, 4]
+    assert list(await asyncio.gather(coalesce(1), coalesce(2))) == [2, 4]
     assert sorted(backend.singles) == [1, 2]
 
 
@@ -92,7 +92,7 @@ async def test_linger_gathers_calls_arriving_a_little_apart() -> None:
         await asyncio.sleep(delay)
         return await coalesce(i)
 
-    assert await asyncio.gather(later(1, 0), later(2, 0.01), later(3, 0.02)) == [2, 4, 6]
+    assert list(await asyncio.gather(later(1, 0), later(2, 0.01), later(3, 0.02))) == [2, 4, 6]
     assert backend.batches == [[1, 2, 3]]
 
 
@@ -104,7 +104,7 @@ async def test_without_linger_calls_apart_go_separately() -> None:
         await asyncio.sleep(delay)
         return await coalesce(i)
 
-    assert await asyncio.gather(later(1, 0), later(2, 0.02)) == [2, 4]
+    assert list(await asyncio.gather(later(1, 0), later(2, 0.02))) == [2, 4]
     assert backend.batches == []
     assert backend.singles == [1, 2]
 
