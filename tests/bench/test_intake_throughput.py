@@ -8,7 +8,8 @@ intake run (psutil), which shows what bounds the rate on this machine. Issue 3's
 at least 100 complaints/s on 2 cores and at least 0.5x the bare rate.
 
 Knobs (environment): BYLAW_BENCH_COMPLAINTS (default 1000), BYLAW_BENCH_WORKFLOWS (1000),
-BYLAW_BENCH_CONCURRENCY for the bare loop (32, the intake consumer's default),
+BYLAW_BENCH_CONCURRENCY for the bare loop (default: as many in flight as the intake
+consumer keeps, ``Settings.intake_consumer_concurrency``),
 BYLAW_BENCH_PYSPY=<dir> to record py-spy profiles of the Python processes during the
 intake run (``<dir>/intake-<process>.txt``).
 """
@@ -33,13 +34,14 @@ from rich.table import Table
 from temporalio.client import Client
 
 from devstack.stack import Stack, StackPorts
+from services.common.settings import Settings
 from services.intake.tools.replay_311 import ReplayReport, fake_identity, replay
 from tests.bench.profiling import PYSPY_DIR, start_pyspy, stop_pyspy
 from workflows.contracts import WORKFLOW_TYPE, CaseLifecycleInput
 
 COMPLAINTS = int(os.environ.get("BYLAW_BENCH_COMPLAINTS", "1000"))
 WORKFLOWS = int(os.environ.get("BYLAW_BENCH_WORKFLOWS", "1000"))
-CONCURRENCY = int(os.environ.get("BYLAW_BENCH_CONCURRENCY", "32"))
+CONCURRENCY = int(os.environ.get("BYLAW_BENCH_CONCURRENCY", str(Settings().intake_consumer_concurrency)))
 WARMUP = 50
 # The Python processes worth a profile (the servers are Go or C).
 PROFILED = frozenset({"intake", "cases", "worker", "reporting", "gateway"})
