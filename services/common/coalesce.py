@@ -13,7 +13,8 @@ batch. Callers keep the one-item interface: ``await coalescer(item)``.
   its own with ``run_one``, so one bad item fails only its own caller, never its
   neighbours (and a batch that deadlocked with another simply goes through one by one).
   ``run_batch`` must therefore be all-or-nothing (one transaction) and ``run_one``
-  idempotent with it.
+  idempotent with it. A failure ``fails_all`` recognises (the other side is down) goes to
+  every caller at once instead: each item alone would only fail the same way, slower.
 - A caller that is cancelled while its batch runs does not cancel the batch: the others
   still get their answers.
 """
@@ -52,6 +53,7 @@ class Coalescer(Generic[T, R]):
         *,
         max_batch: int = 64,
         linger: float = 0.0,
+        fails_all: Callable[[Exception], bool] = lambda exc: False,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -60,6 +62,7 @@ class Coalescer(Generic[T, R]):
         self.run_one = run_one
         self.max_batch = max_batch
         self.linger = linger
+        self.fails_all = fails_all
         self.stats = CoalescerStats()
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
@@ -99,6 +102,11 @@ class Coalescer(Generic[T, R]):
             if len(results) != len(batch):
                 raise RuntimeError(f"{self.name}: {len(results)} answers for {len(batch)} items")
         except Exception as exc:  # noqa: BLE001 - each item is retried on its own below
+            if self.fails_all(exc):
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                return
             self.stats.fallbacks += 1
             # The type only: a driver's message can quote the values of the row it refused.
             log.warning(

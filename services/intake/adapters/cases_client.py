@@ -7,8 +7,9 @@ dead-lettering a good complaint.
 Calls made together (the complaints of one fetched 311 batch reach this step in the same
 turn of the event loop) go as one ``OpenCases`` call (services.common.coalesce), so the
 per-call cost of gRPC is paid once per batch; each complaint still gets its own answer or
-error. If the batch call itself fails (cases restarting, or a cases service too old to
-have ``OpenCases``), each complaint is sent on its own with ``OpenCase``.
+error. If the batch call fails because cases is unavailable, every complaint of the batch
+gets ``Unavailable`` (and is retried later); if it fails otherwise (e.g. a cases service too
+old to have ``OpenCases``), each complaint is sent on its own with ``OpenCase``.
 """
 
 from __future__ import annotations
@@ -76,7 +77,12 @@ class GrpcCasesClient:
         self.stub = cases_pb2_grpc.CasesServiceStub(channel)
         self.timeout = timeout
         self.batches: Coalescer[OpenCaseCommand, CaseLink | Exception] = Coalescer(
-            "OpenCases", self._open_cases, self._open_case, max_batch=max_batch
+            "OpenCases",
+            self._open_cases,
+            self._open_case,
+            max_batch=max_batch,
+            # Cases is down or overloaded: every complaint of the batch is retried later.
+            fails_all=lambda exc: isinstance(exc, Unavailable),
         )
 
     async def open_case(self, command: OpenCaseCommand) -> CaseLink:

@@ -125,3 +125,12 @@ async def test_each_complaint_gets_its_own_error() -> None:
     assert isinstance(busy, Unavailable)  # the consumer naks it for a later retry
     assert picky.servicer.batch_sizes == [3]
     assert client.batches.stats.fallbacks == 0  # the call itself worked
+
+
+async def test_cases_down_fails_every_complaint_of_the_batch_as_unavailable() -> None:
+    nobody = FakeCases(FakeCasesServicer(), f"127.0.0.1:{free_port()}")  # never started
+    client, results = await _open_together(nobody, [command(f"SR-down-{n}", f"{n} Elm St") for n in range(4)])
+    assert all(isinstance(r, Unavailable) for r in results), results
+    # Not retried one by one: each would only fail the same way.
+    assert client.batches.stats.fallbacks == 0
+    assert client.batches.stats.batches == 1

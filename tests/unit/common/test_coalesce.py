@@ -133,3 +133,18 @@ def test_max_batch_must_be_positive() -> None:
     backend = Backend()
     with pytest.raises(ValueError, match="max_batch"):
         Coalescer("doubling", backend.run_batch, backend.run_one, max_batch=0)
+
+
+async def test_a_failure_that_fails_all_goes_to_every_caller_without_retries() -> None:
+    backend = Backend()
+
+    async def down(items: Sequence[int]) -> list[int]:
+        raise ConnectionError("the other side is down")
+
+    coalesce = Coalescer(
+        "doubling", down, backend.run_one, fails_all=lambda e: isinstance(e, ConnectionError)
+    )
+    results = await asyncio.gather(coalesce(1), coalesce(2), return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
+    assert backend.singles == []  # not tried one by one
+    assert coalesce.stats.fallbacks == 0
