@@ -1,8 +1,10 @@
 """PostgreSQL implementations of the intake repositories.
 
 Core statements on the typed tables (no ORM unit-of-work on the hot path: each method is
-one short transaction of a few statements, which is what 311 volume needs). Identity is
-encrypted before it reaches SQLAlchemy and decrypted only in ``read_vault``.
+one short transaction of a few statements, which is what 311 volume needs). The two
+statements every complaint runs (record, finish) are group-committed: complaints reaching
+that step together share one pipelined transaction (``services.common.coalesce``). Identity
+is encrypted before it reaches SQLAlchemy and decrypted only in ``read_vault``.
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ so that a crash at any point resumes on redelivery without repeating a side effe
 
 When the workflow cannot be started (Temporal down) the case link is written on its own
 (state case_linked) so staff see the case number and the retry does not ask cases again.
+
+At 311 volume the adapters batch what concurrent complaints do at the same step (the two
+writes, and the cases call as ``OpenCases``); each complaint still takes this path on its
+own and gets its own answer or error.
 """
 
 from __future__ import annotations
