@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,11 @@ class Coalescer(Generic[T, R]):
                 loop.call_later(self.linger, self._send) if self.linger > 0 else loop.call_soon(self._send)
             )
         # Shielded: cancelling one caller must not cancel the batch the others wait on.
-        return await asyncio.shield(future)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.add_done_callback(_retrieve)  # nobody reads this answer now
+            raise
 
     def _send(self) -> None:
         if self._timer is not None:
@@ -132,3 +136,9 @@ class Coalescer(Generic[T, R]):
             return
         if not future.done():
             future.set_result(result)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark an abandoned answer's error as seen (asyncio would log it as never retrieved)."""
+    if not future.cancelled():
+        future.exception()

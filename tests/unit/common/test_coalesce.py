@@ -4,6 +4,7 @@ answer, and a failing batch never fails an item that is fine on its own."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Sequence
 
 import pytest
@@ -148,3 +149,30 @@ async def test_a_failure_that_fails_all_goes_to_every_caller_without_retries() -
     assert all(isinstance(r, ConnectionError) for r in results)
     assert backend.singles == []  # not tried one by one
     assert coalesce.stats.fallbacks == 0
+
+
+async def test_an_abandoned_callers_error_is_not_reported_as_never_retrieved() -> None:
+    release = asyncio.Event()
+    unretrieved: list[object] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: unretrieved.append(context))
+
+    async def failing_alone(item: int) -> int:
+        await release.wait()
+        raise ValueError("refused")
+
+    async def failing_batch(items: Sequence[int]) -> list[int]:
+        raise ValueError("refused")
+
+    coalesce = Coalescer("refusing", failing_batch, failing_alone)
+    caller = asyncio.ensure_future(coalesce(1))
+    await asyncio.sleep(0.01)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    release.set()
+    await asyncio.sleep(0.01)
+    del caller
+    gc.collect()
+    await asyncio.sleep(0)
+    assert unretrieved == []
