@@ -47,6 +47,7 @@ from services.intake.domain.matrix import (
 from services.intake.domain.referral import parse_referral_services
 from services.intake.domain.sla import parse_sla_targets
 from services.intake.entrypoints.case_events import CaseStatusFollower
+from services.intake.entrypoints.feed_log import FeedActivityLog
 from services.intake.entrypoints.grpc_servicer import SERVICE_NAME, IntakeServicer
 from services.intake.entrypoints.nats_consumer import DURABLE, Complaints311Consumer
 from services.intake.entrypoints.open311_message import decode_311
@@ -79,6 +80,7 @@ class IntakeApp:
     sweeper: UnfinishedSweeper
     ack_sweeper: AcknowledgementSweeper
     case_status: CaseStatusFollower
+    feed_log: FeedActivityLog
     cases_channel: grpc.aio.Channel
 
     def registrations(self) -> list[ServiceRegistration]:
@@ -96,6 +98,7 @@ class IntakeApp:
             self.sweeper.run,
             self.ack_sweeper.run,
             self.case_status.run,
+            self.feed_log.run,
         ]
 
     async def close(self) -> None:
@@ -133,11 +136,12 @@ async def build(
     reference = ReferenceData(matrices, settings.timezone)
     complaints = SqlComplaintRepository(infra.engine, sessions, cipher)
     workflows = TemporalWorkflowStarter(temporal, settings.temporal_task_queue)
+    cases = GrpcCasesClient(cases_channel)
     service = IntakeService(
         complaints,
         matrices,
         reference,
-        GrpcCasesClient(cases_channel),
+        cases,
         workflows,
         sla=sla,
         lifecycle=await asyncio.to_thread(load_lifecycle_config, own.sla_file),
@@ -152,25 +156,32 @@ async def build(
     marking = Marking(complaints, workflows)
     dead_letters = DeadLetters(SqlDeadLetterRepository(sessions, cipher), service, decode_311)
     eraser = StreamEraser(js, DURABLE, interval=own.erase_sweep_seconds)
+    consumer = Complaints311Consumer(
+        js,
+        service,
+        dead_letters,
+        eraser=eraser,
+        batch=settings.intake_consumer_batch,
+        concurrency=settings.intake_consumer_concurrency,
+    )
+    batching = {
+        "complaint inserts": complaints.inserts.stats,
+        "complaint finishes": complaints.finishes.stats,
+        "OpenCases": cases.batches.stats,
+    }
     return IntakeApp(
         service=service,
         acknowledgements=acknowledgements,
         marking=marking,
         dead_letters=dead_letters,
         servicer=IntakeServicer(service, acknowledgements, marking, dead_letters),
-        consumer=Complaints311Consumer(
-            js,
-            service,
-            dead_letters,
-            eraser=eraser,
-            batch=settings.intake_consumer_batch,
-            concurrency=settings.intake_consumer_concurrency,
-        ),
+        consumer=consumer,
         eraser=eraser,
         relay=OutboxRelay(infra.engine, orm.outbox, js, settings.database_url),
         sweeper=UnfinishedSweeper(service),
         ack_sweeper=AcknowledgementSweeper(acknowledgements, marking, interval=own.ack_sweep_seconds),
         case_status=CaseStatusFollower(js, service),
+        feed_log=FeedActivityLog(consumer.stats, batching),
         cases_channel=cases_channel,
     )
 
