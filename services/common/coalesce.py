@@ -121,6 +121,11 @@ class Coalescer(Generic[T, R]):
             )
             await asyncio.gather(*(self._run_alone(item, future) for item, future in batch))
             return
+        except BaseException:
+            # Cancelled (the process is stopping): no caller may wait for ever.
+            for _, future in batch:
+                future.cancel()
+            raise
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)

@@ -176,3 +176,21 @@ async def test_an_abandoned_callers_error_is_not_reported_as_never_retrieved() -
     gc.collect()
     await asyncio.sleep(0)
     assert unretrieved == []
+
+
+async def test_a_batch_cancelled_midway_leaves_no_caller_waiting() -> None:
+    started = asyncio.Event()
+
+    async def hanging_batch(items: Sequence[int]) -> list[int]:
+        started.set()
+        await asyncio.Event().wait()
+        return []
+
+    backend = Backend()
+    coalesce = Coalescer("hanging", hanging_batch, backend.run_one)
+    callers = [asyncio.ensure_future(coalesce(i)) for i in (1, 2)]
+    await asyncio.wait_for(started.wait(), 1)
+    for task in list(coalesce._running):  # what stopping the process does to it
+        task.cancel()
+    results = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), 1)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
