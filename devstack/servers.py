@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,6 +231,9 @@ class TemporalConfig:
     host: str = "127.0.0.1"
     namespace: str = "default"
     ui: bool = True
+    # True where namespaces and their search attributes are added while the server runs and
+    # used at once (the test suite's namespace per test); see temporal() below.
+    refresh_search_attributes_on_read: bool = False
 
     @property
     def address(self) -> str:
@@ -277,6 +282,13 @@ def temporal(cfg: TemporalConfig, log_path: Path) -> ManagedProcess:
         "warn",
         *search_attribute_flags(),
     ]
+    # The dev server turns this on so that search attributes added while it runs are seen
+    # at once. It makes everything that touches search attributes (each start, each upsert,
+    # each patch marker) read the cluster metadata and the namespace from SQLite through the
+    # server's one connection: about 15 reads per new case. The stack's attributes are
+    # registered by the flags above before the server answers, so it keeps them cached.
+    refresh = "true" if cfg.refresh_search_attributes_on_read else "false"
+    argv += ["--dynamic-config-value", f"system.forceSearchAttributesCacheRefreshOnRead={refresh}"]
     if cfg.ui:
         argv += ["--ui-port", str(cfg.ui_port), "--ui-disable-news-fetch"]
     else:
@@ -291,6 +303,24 @@ def temporal(cfg: TemporalConfig, log_path: Path) -> ManagedProcess:
             return bool(resp.status == 200)
 
     return ManagedProcess(name="temporal", argv=argv, log_path=log_path, ready=ready, stop_timeout=30)
+
+
+# Temporal's request counters for its execution store and for its visibility store.
+_PERSISTENCE_COUNTERS = {"persistence_requests": "", "visibility_persistence_requests": "visibility "}
+
+
+def temporal_persistence_requests(host: str, metrics_port: int) -> Counter[str]:
+    """The dev server's persistence requests so far, by operation, from its Prometheus
+    metrics (visibility operations prefixed ``visibility``). On the dev server every one of
+    them goes through its single SQLite connection, so they are what a start waits on."""
+    with urllib.request.urlopen(f"http://{host}:{metrics_port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    counts: Counter[str] = Counter()
+    for line in text.splitlines():
+        prefix = _PERSISTENCE_COUNTERS.get(line.split("{", 1)[0])
+        if prefix is not None and (op := re.search(r'operation="([^"]+)"', line)):
+            counts[prefix + op.group(1)] += int(float(line.rsplit(" ", 1)[1]))
+    return counts
 
 
 # ---------------------------------------------------------------- S3 (MinIO stand-in)

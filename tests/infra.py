@@ -102,7 +102,15 @@ def temporal_dev_server(workdir: Path) -> Iterator[str]:
         yield address
         return
     cfg = servers.TemporalConfig(
-        workdir / "temporal" / "temporal.db", free_port(), free_port(), free_port(), free_port(), ui=False
+        workdir / "temporal" / "temporal.db",
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        ui=False,
+        # Every test registers a namespace with our search attributes and starts workflows
+        # in it straight away.
+        refresh_search_attributes_on_read=True,
     )
     sup = Supervisor()
     try:

@@ -21,6 +21,7 @@ import os
 import statistics
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from temporalio.client import Client
 
+from devstack import servers
 from devstack.stack import Stack, StackPorts
 from services.common.settings import Settings
 from services.intake.tools.replay_311 import ReplayReport, fake_identity, replay
@@ -181,6 +183,21 @@ async def run_bare(stack: Stack, n: int) -> tuple[float, list[float]]:
     return n / elapsed, latencies
 
 
+def persistence_requests(stack: Stack) -> Counter[str]:
+    return servers.temporal_persistence_requests("127.0.0.1", stack.ports.temporal_metrics)
+
+
+def print_persistence(title: str, before: Counter[str], after: Counter[str], per: int) -> None:
+    delta = after - before
+    table = Table(title=title)
+    table.add_column("operation")
+    table.add_column("per item", justify="right")
+    for op, n in delta.most_common(12):
+        table.add_row(op, f"{n / per:.2f}")
+    table.add_row("all", f"{sum(delta.values()) / per:.2f}")
+    console.print(table)
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
@@ -196,9 +213,11 @@ def test_end_to_end_complaints_per_second_beside_bare_workflow_starts(bench_stac
     # share the dev server's one SQLite connection with new starts) would be understated.
     settle(bench_stack, cpu_by_process(bench_stack))
     bare_before = cpu_by_process(bench_stack)
+    bare_ops_before = persistence_requests(bench_stack)
     bare_rate, bare_latencies = asyncio.run(run_bare(bench_stack, WORKFLOWS))
     bare_temporal_ms = 1000 * (cpu_by_process(bench_stack)["temporal"] - bare_before["temporal"]) / WORKFLOWS
     settle(bench_stack, cpu_by_process(bench_stack))
+    bare_ops = persistence_requests(bench_stack)
 
     profilers = [
         start_pyspy(m.popen.pid, f"intake-{m.name}")
@@ -215,6 +234,7 @@ def test_end_to_end_complaints_per_second_beside_bare_workflow_starts(bench_stac
     # Some of a complaint's work comes after its outcome (the worker's first workflow task,
     # the read model, the outbox): wait for the stack to go quiet and count that too.
     settled = settle(bench_stack, after)
+    settled_ops = persistence_requests(bench_stack)
     for profiler in profilers:
         stop_pyspy(profiler)
     if PYSPY_DIR:
@@ -272,6 +292,11 @@ def test_end_to_end_complaints_per_second_beside_bare_workflow_starts(bench_stac
         f"{1000 * sum(all_told.values()) / COMPLAINTS:.1f}",
     )
     console.print(cpu)
+    print_persistence(
+        "Temporal persistence requests per bare start (settled)", bare_ops_before, bare_ops, WORKFLOWS
+    )
+    # Counted once the stack is quiet: the server publishes its counters every few seconds.
+    print_persistence("... per complaint (settled)", bare_ops, settled_ops, COMPLAINTS)
     # The 311 side (publisher, outcome listener, progress bars) runs in this process, on the
     # same two cores: what it takes is not available to the stack.
     share = f"{100 * load_cpu / wall:.0f}% of a core"
