@@ -933,6 +933,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self._session: AsyncSession | None = None
         self._events: list[DomainEvent] = []
         self._audit: list[AuditEntry] = []
+        self._versions: ReferenceVersions | None = None
 
     @property
     def session(self) -> AsyncSession:
@@ -943,6 +944,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self._session = self._sessions()
         await self._session.begin()
         self._events, self._audit = [], []
+        self._versions = None
         self.connection = _Connection(self._session)
         self.properties = SqlPropertyRepository(self._session, self.connection)
         self.zones = SqlZoneRepository(self._session)
@@ -999,8 +1001,11 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         await self.session.rollback()
 
     async def reference_versions(self) -> ReferenceVersions:
-        ((officers, zones),) = await self.connection.fetch(_REFERENCE_VERSIONS)
-        return ReferenceVersions(int(officers), int(zones))
+        # Read once per transaction: an OpenCases batch creates many cases in one.
+        if self._versions is None:
+            ((officers, zones),) = await self.connection.fetch(_REFERENCE_VERSIONS)
+            self._versions = ReferenceVersions(int(officers), int(zones))
+        return self._versions
 
     async def lock(self, names: Sequence[str]) -> None:
         # Nothing reads its result: it goes out with the next statement (see _Connection).

@@ -4,7 +4,6 @@ shared interceptor, which maps them to status codes with field violations."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,7 +14,14 @@ from google.rpc import code_pb2, status_pb2
 
 from services.cases.domain.properties import Property
 from services.cases.entrypoints import convert
-from services.cases.service_layer.commands import Actor, AssignCase, ListCases, OpenCase, RecordStatus
+from services.cases.service_layer.commands import (
+    Actor,
+    AssignCase,
+    ListCases,
+    OpenCase,
+    OpenCaseResult,
+    RecordStatus,
+)
 from services.cases.service_layer.services import CasesService
 from services.common.errors import DomainError, FieldViolation, InvalidArgument
 from services.common.grpc_server import status_for
@@ -43,6 +49,45 @@ def _actor(actor: common_pb2.Actor | None, context: Any) -> Actor:
     return Actor(subject=_metadata_subject(context), roles=resolved.roles)
 
 
+def _open_case_command(
+    request: cases_pb2.OpenCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
+) -> OpenCase:
+    return OpenCase(
+        complaint_id=request.complaint_id.strip(),
+        service_code=request.service_code.strip(),
+        priority=convert.priority_from_proto(request.priority),
+        location=convert.location_from_proto(request.location),
+        bylaw_number=request.bylaw_number.strip(),
+        matrix_version=request.matrix_version.strip(),
+        enforced_by=tuple(e.strip() for e in request.enforced_by if e.strip()),
+        received_at=convert.timestamp_or_none(request.received_at, request.HasField("received_at")),
+        channel=request.channel.strip(),
+        restricted=request.restricted,
+        summary=request.summary,
+        actor=_actor(request.actor, context),
+    )
+
+
+def _open_case_response(result: OpenCaseResult) -> cases_pb2.OpenCaseResponse:
+    return cases_pb2.OpenCaseResponse(
+        case=convert.case_to_proto(result.case),
+        disposition=convert.disposition_to_proto(result.disposition),
+        property_match=convert.match_to_proto(result.match),
+    )
+
+
+def _open_case_result(answer: OpenCaseResult | Exception) -> cases_pb2.OpenCaseResult:
+    if isinstance(answer, DomainError):
+        return cases_pb2.OpenCaseResult(error=status_for(answer))
+    if isinstance(answer, Exception):
+        # As the interceptor does for OpenCase: logged, INTERNAL.
+        log.error("unhandled error in OpenCases", exc_info=answer)
+        return cases_pb2.OpenCaseResult(
+            error=status_pb2.Status(code=code_pb2.INTERNAL, message="internal error in OpenCase")
+        )
+    return cases_pb2.OpenCaseResult(response=_open_case_response(answer))
+
+
 class CasesServicer(cases_pb2_grpc.CasesServiceServicer):
     def __init__(self, service: CasesService) -> None:
         self.service = service
@@ -50,49 +95,17 @@ class CasesServicer(cases_pb2_grpc.CasesServiceServicer):
     async def OpenCase(  # noqa: N802 - gRPC method names
         self, request: cases_pb2.OpenCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> cases_pb2.OpenCaseResponse:
-        result = await self.service.open_case(
-            OpenCase(
-                complaint_id=request.complaint_id.strip(),
-                service_code=request.service_code.strip(),
-                priority=convert.priority_from_proto(request.priority),
-                location=convert.location_from_proto(request.location),
-                bylaw_number=request.bylaw_number.strip(),
-                matrix_version=request.matrix_version.strip(),
-                enforced_by=tuple(e.strip() for e in request.enforced_by if e.strip()),
-                received_at=convert.timestamp_or_none(request.received_at, request.HasField("received_at")),
-                channel=request.channel.strip(),
-                restricted=request.restricted,
-                summary=request.summary,
-                actor=_actor(request.actor, context),
-            )
-        )
-        return cases_pb2.OpenCaseResponse(
-            case=convert.case_to_proto(result.case),
-            disposition=convert.disposition_to_proto(result.disposition),
-            property_match=convert.match_to_proto(result.match),
-        )
+        return _open_case_response(await self.service.open_case(_open_case_command(request, context)))
 
     async def OpenCases(  # noqa: N802 - gRPC method names
         self, request: cases_pb2.OpenCasesRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> cases_pb2.OpenCasesResponse:
+        """Each request answered in place, as OpenCase would answer it on its own."""
         if len(request.requests) > MAX_OPEN_CASES:
             raise InvalidArgument(FieldViolation("requests", f"at most {MAX_OPEN_CASES} per call"))
-        results = await asyncio.gather(*(self._open_one(r, context) for r in request.requests))
-        return cases_pb2.OpenCasesResponse(results=results)
-
-    async def _open_one(
-        self, request: cases_pb2.OpenCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> cases_pb2.OpenCaseResult:
-        """One request of OpenCases, answered as OpenCase would answer it on its own."""
-        try:
-            return cases_pb2.OpenCaseResult(response=await self.OpenCase(request, context))
-        except DomainError as exc:
-            return cases_pb2.OpenCaseResult(error=status_for(exc))
-        except Exception:  # as the interceptor does for OpenCase: logged, INTERNAL
-            log.exception("unhandled error in OpenCases")
-            return cases_pb2.OpenCaseResult(
-                error=status_pb2.Status(code=code_pb2.INTERNAL, message="internal error in OpenCase")
-            )
+        commands = [_open_case_command(r, context) for r in request.requests]
+        answers = await self.service.open_cases(commands)
+        return cases_pb2.OpenCasesResponse(results=[_open_case_result(a) for a in answers])
 
     async def GetCase(  # noqa: N802 - gRPC method names
         self, request: cases_pb2.GetCaseRequest, context: grpc.aio.ServicerContext[Any, Any]

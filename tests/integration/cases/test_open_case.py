@@ -236,6 +236,61 @@ async def test_open_cases_answers_each_request_in_place(cases: CasesHarness) -> 
     assert await _count(cases, "SELECT count(*) FROM cases.case_complaints") == 3
 
 
+async def test_open_cases_writes_a_batch_in_one_transaction(cases: CasesHarness) -> None:
+    """Intake's grouped complaints cost one commit, not one each: every case of the batch
+    carries the same inserting transaction id."""
+    requests = [open_request(address=f"{n} Water St") for n in range(1, 11)]
+    response = await cases.stub.OpenCases(cases_pb2.OpenCasesRequest(requests=requests))
+    assert [r.response.disposition for r in response.results] == [CREATED] * 10
+    assert await _count(cases, "SELECT count(*) FROM cases.cases") == 10
+    assert await _count(cases, "SELECT count(DISTINCT xmin::text) FROM cases.cases") == 1
+    # The outbox carries one case.created per case, written with them.
+    assert await _count(cases, "SELECT count(*) FROM cases.outbox WHERE subject LIKE '%case.created'") == 10
+
+
+async def test_open_cases_a_command_failing_inside_the_batch_fails_only_itself(cases: CasesHarness) -> None:
+    """A roll number in the right form but not on the roll passes the field checks and is
+    refused only once the roll is read, inside the batch's transaction: the batch is
+    undone and each command runs on its own, so the others still get one case each."""
+    await seed_roll(cases.stub)
+    off_roll = "1121999999999990000"
+    requests = [
+        open_request(address="3 Water St"),
+        open_request(address_id=off_roll),
+        open_request(address="4 Water St"),
+    ]
+    response = await cases.stub.OpenCases(cases_pb2.OpenCasesRequest(requests=requests))
+    results = list(response.results)
+    assert [r.WhichOneof("result") for r in results] == ["response", "error", "response"]
+    assert [results[0].response.disposition, results[2].response.disposition] == [CREATED, CREATED]
+    error = domain_error_from_status(results[1].error)
+    assert isinstance(error, InvalidArgument)
+    assert [(v.field, v.policy) for v in error.violations] == [("location.address_id", "4.10")]
+    # Nothing of the undone batch survived beside the one-by-one answers.
+    assert await _count(cases, "SELECT count(*) FROM cases.cases") == 2
+    assert await _count(cases, "SELECT count(*) FROM cases.case_complaints") == 2
+    assert await _count(cases, "SELECT count(*) FROM cases.outbox WHERE subject LIKE '%case.created'") == 2
+
+
+async def test_concurrent_batches_about_the_same_places_in_opposite_orders_make_one_case_each(
+    cases: CasesHarness,
+) -> None:
+    """Two batches that take the same places' dedupe locks in opposite orders may deadlock;
+    PostgreSQL then aborts one, which goes through one command at a time. Either way each
+    place ends with one case and every complaint is answered once (policy 6.6.5)."""
+    places = ("7 Water St", "8 Water St", "9 Water St")
+    forward = [open_request(address=a) for a in places]
+    backward = [open_request(address=a) for a in reversed(places)]
+    answers = await asyncio.gather(
+        cases.stub.OpenCases(cases_pb2.OpenCasesRequest(requests=forward)),
+        cases.stub.OpenCases(cases_pb2.OpenCasesRequest(requests=backward)),
+    )
+    dispositions = sorted(r.response.disposition for a in answers for r in a.results)
+    assert dispositions == sorted([CREATED] * 3 + [JOINED] * 3)
+    assert await _count(cases, "SELECT count(*) FROM cases.cases") == 3
+    assert await _count(cases, "SELECT count(*) FROM cases.case_complaints") == 6
+
+
 async def test_open_cases_refuses_an_oversized_batch(cases: CasesHarness) -> None:
     requests = [open_request(address=f"{n} Water St") for n in range(MAX_OPEN_CASES + 1)]
     code, error = await rpc_error(cases.stub.OpenCases(cases_pb2.OpenCasesRequest(requests=requests)))
