@@ -3,7 +3,7 @@
 (``python -m services.cases``, its outbox relay publishing to NATS JetStream) on the real
 PostgreSQL, with the demo town (devstack.demo_town) seeded.
 
-Three mixes, each with CONCURRENCY calls in flight (intake's consumer keeps 32):
+Four mixes, each with CONCURRENCY requests in flight:
 
 - ``new, address off the roll``: every complaint at its own address that matches no parcel
   (what the 311 feed mostly sends) — a new case each: the costliest path.
@@ -11,13 +11,15 @@ Three mixes, each with CONCURRENCY calls in flight (intake's consumer keeps 32):
   code no earlier complaint used there — a new case each, matched to the roll.
 - ``joins over 50 parcels``: the complaints repeat over 50 parcels, so all but the first
   50 join an open case (policy 6.6.5).
+- ``new, off the roll, OpenCases of N``: the first mix again, sent as intake sends it at
+  volume, in OpenCases calls of N requests (one transaction each).
 
 For each it prints OpenCase/s, latency p50/p95, and the CPU used per call by the cases
 process and by the PostgreSQL server (psutil), which together show what bounds the rate.
 
 Knobs (environment): BYLAW_BENCH_OPEN_CASES (calls per mix, default 2000),
-BYLAW_BENCH_CONCURRENCY (32), BYLAW_BENCH_PYSPY=<dir> to record a py-spy profile of the
-cases process per mix (collapsed stacks, ``<dir>/<mix>.txt``).
+BYLAW_BENCH_CONCURRENCY (32), BYLAW_BENCH_OPEN_CASES_BATCH (16), BYLAW_BENCH_PYSPY=<dir> to
+record a py-spy profile of the cases process per mix (collapsed stacks, ``<dir>/<mix>.txt``).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
 
 CALLS = int(os.environ.get("BYLAW_BENCH_OPEN_CASES", "2000"))
 CONCURRENCY = int(os.environ.get("BYLAW_BENCH_CONCURRENCY", "32"))
+BATCH = int(os.environ.get("BYLAW_BENCH_OPEN_CASES_BATCH", "16"))
 WARMUP = 64
 REPO = Path(__file__).resolve().parents[2]
 # The cases process names its PostgreSQL connections after itself (common.runtime), so its
@@ -222,31 +225,45 @@ class MixResult:
     new_connections: int = 0
 
 
-async def fire(stub: CasesServiceAsyncStub, requests: Sequence[cases_pb2.OpenCaseRequest]) -> MixResult:
-    slots = asyncio.Semaphore(CONCURRENCY)
+async def fire(
+    stub: CasesServiceAsyncStub, requests: Sequence[cases_pb2.OpenCaseRequest], batch: int = 1
+) -> MixResult:
+    """CONCURRENCY requests in flight: one OpenCase each, or with ``batch`` > 1 in
+    OpenCases calls of that many (as intake groups its concurrent complaints)."""
+    slots = asyncio.Semaphore(max(1, CONCURRENCY // batch))
     latencies: list[float] = []
     dispositions: Counter[str] = Counter()
 
-    async def one(req: cases_pb2.OpenCaseRequest) -> None:
+    async def call(chunk: Sequence[cases_pb2.OpenCaseRequest]) -> None:
         async with slots:
             begun = time.perf_counter()
-            resp = await stub.OpenCase(req, timeout=60)
-            latencies.append(time.perf_counter() - begun)
-            dispositions[cases_pb2.OpenCaseDisposition.Name(resp.disposition)] += 1
+            if batch == 1:
+                responses = [await stub.OpenCase(chunk[0], timeout=60)]
+            else:
+                answer = await stub.OpenCases(cases_pb2.OpenCasesRequest(requests=chunk), timeout=60)
+                assert all(r.HasField("response") for r in answer.results), answer
+                responses = [r.response for r in answer.results]
+            latencies.extend([time.perf_counter() - begun] * len(chunk))
+            for resp in responses:
+                dispositions[cases_pb2.OpenCaseDisposition.Name(resp.disposition)] += 1
 
     started = time.perf_counter()
-    await asyncio.gather(*(one(r) for r in requests))
+    await asyncio.gather(*(call(requests[i : i + batch]) for i in range(0, len(requests), batch)))
     return MixResult("", len(requests), time.perf_counter() - started, latencies, dispositions, 0.0, 0.0)
 
 
 async def run_mix(
-    proc: CasesProcess, stub: CasesServiceAsyncStub, name: str, requests: Sequence[cases_pb2.OpenCaseRequest]
+    proc: CasesProcess,
+    stub: CasesServiceAsyncStub,
+    name: str,
+    requests: Sequence[cases_pb2.OpenCaseRequest],
+    batch: int = 1,
 ) -> MixResult:
     postmaster = postmaster_pid(proc.database_url)
     profiler = start_pyspy(proc.pid, name)
     sessions_before = sessions(proc.database_url)
     cases_before, db_before = cpu_seconds(proc.pid), cpu_seconds(postmaster, with_children=True)
-    result = await fire(stub, requests)
+    result = await fire(stub, requests, batch)
     # The relay publishes each call's event right after its commit; let it catch up, so
     # its CPU is counted (the wait adds idle time only).
     await asyncio.sleep(1.0)
@@ -269,6 +286,13 @@ async def bench(proc: CasesProcess) -> list[MixResult]:
             await run_mix(proc, stub, "new, address off the roll", new_off_roll(CALLS, f"n{run}")),
             await run_mix(proc, stub, "new, parcel on the roll", new_on_roll(CALLS, f"r{run}", 0)),
             await run_mix(proc, stub, "joins over 50 parcels", joins(CALLS, f"j{run}")),
+            await run_mix(
+                proc,
+                stub,
+                f"new, off the roll, OpenCases of {BATCH}",
+                new_off_roll(CALLS, f"b{run}"),
+                batch=BATCH,
+            ),
         ]
 
 
@@ -309,3 +333,4 @@ def test_open_case_per_second(cases_process: CasesProcess) -> None:
     assert results[0].dispositions["OPEN_CASE_DISPOSITION_CREATED"] == results[0].calls
     assert results[1].dispositions["OPEN_CASE_DISPOSITION_CREATED"] == results[1].calls
     assert results[2].dispositions["OPEN_CASE_DISPOSITION_JOINED"] == results[2].calls - 50
+    assert results[3].dispositions["OPEN_CASE_DISPOSITION_CREATED"] == results[3].calls
