@@ -289,6 +289,12 @@ def temporal(cfg: TemporalConfig, log_path: Path) -> ManagedProcess:
     # registered by the flags above before the server answers, so it keeps them cached.
     refresh = "true" if cfg.refresh_search_attributes_on_read else "false"
     argv += ["--dynamic-config-value", f"system.forceSearchAttributesCacheRefreshOnRead={refresh}"]
+    # One partition per task queue. Partitions spread a busy queue's matching over several
+    # hosts; on this single-process server they only add work: a task added to a partition
+    # no worker polls is forwarded to the root, and each partition keeps its own backlog
+    # in SQLite. Bench: Temporal CPU per bare start 4.9 → 3.6 ms, per complaint 5.3 → 4.6.
+    for setting in ("matching.numTaskqueueReadPartitions", "matching.numTaskqueueWritePartitions"):
+        argv += ["--dynamic-config-value", f"{setting}=1"]
     if cfg.ui:
         argv += ["--ui-port", str(cfg.ui_port), "--ui-disable-news-fetch"]
     else:
