@@ -49,14 +49,14 @@ def counters_once_published(cfg: servers.TemporalConfig, before: Counter[str], c
         time.sleep(0.5)
 
 
-async def start_cases(address: str, namespace: str, n: int) -> None:
+async def start_cases(address: str, namespace: str, n: int, task_queue: str = "no-worker") -> None:
     client = await Client.connect(address, namespace=namespace)
     run = uuid.uuid4().hex[:6]
     for i in range(n):
         await client.start_workflow(
             "CaseLifecycle",
             id=f"sa-cache-{run}-{i}",
-            task_queue="no-worker",
+            task_queue=task_queue,
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(CASE_NUMBER, f"BL-TEST-{run}-{i}"),
@@ -86,3 +86,16 @@ def test_starts_with_search_attributes_read_no_metadata_from_sqlite(
     # costs four reads per start (measured: 3 cluster metadata + 1 namespace).
     metadata_reads = sum(delta[op] for op in METADATA_READS)
     assert metadata_reads < STARTS / 4, delta
+
+
+def test_a_task_queue_has_one_partition(stack_temporal: servers.TemporalConfig) -> None:
+    """Partitions spread a queue over matching hosts; on the one-process dev server they
+    only forward tasks between themselves and keep a backlog each in SQLite. With the
+    default four, the workflow tasks of a queue no worker polls land in all four."""
+    cfg = stack_temporal
+    before = servers.temporal_persistence_requests(cfg.host, cfg.metrics_port)
+    asyncio.run(start_cases(cfg.address, cfg.namespace, STARTS, task_queue=f"fresh-{uuid.uuid4().hex[:6]}"))
+    delta = counters_once_published(cfg, before, STARTS) - before
+    assert delta["CreateWorkflowExecution"] >= STARTS, delta
+    # Measured: 2 task queue records with one partition, 8 with the default four.
+    assert delta["CreateTaskQueue"] <= 2, delta
