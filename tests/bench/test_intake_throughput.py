@@ -94,14 +94,17 @@ class CpuSample:
 
 def cpu_by_process(stack: Stack) -> dict[str, float]:
     """CPU seconds (user + system) of each process of the stack, children included
-    (PostgreSQL's backends, the Temporal server's)."""
+    (PostgreSQL's backends, live and exited, the Temporal server's)."""
     used: dict[str, float] = {}
     for managed in stack.supervisor.processes:
         if managed.popen is None:
             continue
         try:
             root = psutil.Process(managed.popen.pid)
-            total = 0.0
+            # Children that exited count too (through the parent's reaped-children times):
+            # PostgreSQL backends of connections closed during the run.
+            root_times = root.cpu_times()
+            total = root_times.children_user + root_times.children_system
             for proc in [root, *root.children(recursive=True)]:
                 times = proc.cpu_times()
                 total += times.user + times.system
