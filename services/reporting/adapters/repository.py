@@ -25,6 +25,7 @@ from services.reporting.adapters.orm import (
     StatusChangeRow,
 )
 from services.reporting.domain.facts import (
+    CLOSED_AT_INTAKE,
     CaseFacts,
     Complaint,
     EmergencyAction,
@@ -42,6 +43,7 @@ from services.reporting.domain.kpis import (
 )
 
 REPEAT = "repeat_after_compliance"
+CLOSED_ON_ARRIVAL = (REPEAT, *sorted(CLOSED_AT_INTAKE))
 
 Fact = Complaint | StatusChange | Inspection | EnforcementAction | EmergencyAction
 
@@ -208,7 +210,12 @@ class SqlReadModel:
                 ProcessedEventRow.summary,
                 ProcessedEventRow.occurred_at,
             )
-            .where(ProcessedEventRow.handled.is_(True), ProcessedEventRow.occurred_at <= as_of)
+            # An empty summary: handled, with nothing of its own to show (see facts).
+            .where(
+                ProcessedEventRow.handled.is_(True),
+                ProcessedEventRow.summary != "",
+                ProcessedEventRow.occurred_at <= as_of,
+            )
             .order_by(ProcessedEventRow.occurred_at.desc(), ProcessedEventRow.event_id.desc())
             .limit(limit)
         )
@@ -248,20 +255,24 @@ class SqlReadModel:
             .select_from(ComplaintRow)
             .join(finished, finished.c.case_number == ComplaintRow.case_number)
             .outerjoin(CaseRow, CaseRow.case_number == ComplaintRow.case_number)
-            .where(ComplaintRow.kind != REPEAT)
+            .where(ComplaintRow.kind.not_in(CLOSED_ON_ARRIVAL))
             .group_by(code)
         )
-        repeats = await self.session.execute(
+        # Closed as they arrived: a repeat after compliance (no action, policy 6.6.3) and a
+        # complaint referred or not acted on at intake, which has no case.
+        closed_on_arrival = await self.session.execute(
             select(code, func.count())
             .select_from(ComplaintRow)
             .outerjoin(CaseRow, CaseRow.case_number == ComplaintRow.case_number)
             .where(
-                ComplaintRow.kind == REPEAT, ComplaintRow.received_at >= start, ComplaintRow.received_at < end
+                ComplaintRow.kind.in_(CLOSED_ON_ARRIVAL),
+                ComplaintRow.received_at >= start,
+                ComplaintRow.received_at < end,
             )
             .group_by(code)
         )
         totals: Counter[str] = Counter()
-        for key, count in [*with_case.all(), *repeats.all()]:
+        for key, count in [*with_case.all(), *closed_on_arrival.all()]:
             totals[str(key)] += int(count)
         return dict(totals)
 

@@ -13,7 +13,7 @@ and say nothing about a restricted case (complaints about staff or Council, poli
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -64,7 +64,9 @@ class Complaint:
     complaint_id: str
     case_number: str
     service_code: str
-    kind: str  # "new_case" | "joined" | "repeat_after_compliance"
+    # "new_case" | "joined" | "repeat_after_compliance" (cases), or "referred" | "rejected"
+    # for a complaint that ended at intake without a case.
+    kind: str
     received_at: datetime
 
 
@@ -262,6 +264,9 @@ def _interpret(event: DomainEvent, labels: Mapping[str, str]) -> Interpretation:
         summary = say(f"Repeat complaint after compliance{via}: {service}; no new case (policy 6.6.3)")
         return Interpretation(True, summary, complaint=complaint, emergency=emergency)
 
+    if event.event_type == "complaint.received":
+        return _complaint_received(event, case_number, data, service, say)
+
     if event.event_type == "case.status_changed":
         if not case_number:
             raise _Malformed("case_number missing")
@@ -325,6 +330,46 @@ def _interpret(event: DomainEvent, labels: Mapping[str, str]) -> Interpretation:
         summary=say(event.event_type),
         note="no read model for this event type; recorded only",
     )
+
+
+# Intake's outcomes that end a complaint without a case (policy 6.5.9, 6.11.2, 4.1, 6.5.2).
+CLOSED_AT_INTAKE = frozenset({"referred", "rejected"})
+
+
+def _complaint_received(
+    event: DomainEvent, case_number: str, data: Mapping[str, Any], service: str, say: Callable[[str], str]
+) -> Interpretation:
+    """Intake's ``complaint.received``: every complaint, whatever became of it.
+
+    A complaint on a case (new, joined, or a repeat after compliance) is counted from the
+    cases service's own event, so here it adds nothing and stays out of the activity feed
+    (an empty summary), which already shows that event. A complaint that ended at intake
+    without a case, referred elsewhere or not acted on, exists only here: it is received
+    and closed at once, and counts in the monthly report's complaints received and closed
+    by type (policy 6.5.11)."""
+    outcome = _cut(data.get("outcome"), 32)
+    if case_number or data.get("related_case_number") or outcome not in CLOSED_AT_INTAKE:
+        return Interpretation(True, "")
+    received = _when(data.get("received_at") or event.occurred_at.isoformat(), "received_at")
+    complaint = Complaint(
+        event_id=event.event_id,
+        complaint_id=_cut(data.get("service_request_id")),
+        case_number="",
+        service_code=_cut(data.get("service_code")),
+        kind=outcome,
+        received_at=received,
+    )
+    channel = _cut(data.get("channel"), 32)
+    via = f" via {channel}" if channel else ""
+    if outcome == "referred":
+        agency = _cut(data.get("referred_to"), 200)
+        to = f" to {agency}" if agency else ""
+        summary = f"Complaint received{via} and referred{to}: {service}"
+    else:
+        reason = _cut(data.get("reason_code"), 32).replace("_", " ")
+        why = f" ({reason})" if reason else ""
+        summary = f"Complaint received{via}, not acted on{why}: {service}"
+    return Interpretation(True, say(summary), complaint=complaint)
 
 
 _REMEDIATION_SUMMARIES = {

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 
+from services.reporting.adapters.repository import CLOSED_ON_ARRIVAL
 from services.reporting.domain.facts import (
     CaseFacts,
     Complaint,
@@ -128,7 +129,9 @@ class MemoryReadModel:
     async def recent_activity(self, as_of: datetime, limit: int) -> list[ActivityItem]:
         items = [(row.occurred_at, event_id, row) for event_id, row in self.processed.items()]
         chosen = sorted(
-            (i for i in items if i[2].handled and i[0] <= as_of), key=lambda i: (i[0], i[1]), reverse=True
+            (i for i in items if i[2].handled and i[2].summary and i[0] <= as_of),
+            key=lambda i: (i[0], i[1]),
+            reverse=True,
         )
         return [
             ActivityItem(r.event_type, r.case_number, r.summary, r.occurred_at) for _, _, r in chosen[:limit]
@@ -153,7 +156,7 @@ class MemoryReadModel:
         finished = {case for case, when in first_finish.items() if start <= when < end}
         totals: Counter[str] = Counter()
         for complaint in self.complaints.values():
-            if complaint.kind == "repeat_after_compliance":
+            if complaint.kind in CLOSED_ON_ARRIVAL:
                 if start <= complaint.received_at < end:
                     totals[self._code(complaint)] += 1
             elif complaint.case_number in finished:

@@ -127,6 +127,32 @@ def repeat(case: str, when: str) -> DomainEvent:
     )
 
 
+def received_at_intake(
+    request: str, service_code: str, when: str, outcome: str, case: str = "", **data: Any
+) -> DomainEvent:
+    """Intake's ``complaint.received`` (services/intake/service_layer/intake.py), which it
+    publishes for every complaint, with or without a case."""
+    return DomainEvent(
+        event_type="complaint.received",
+        case_number=case or None,
+        event_id=_id(request, "received"),
+        occurred_at=at(when),
+        data={
+            "service_request_id": request,
+            "service_code": service_code,
+            "priority": "low",
+            "channel": "311-online",
+            "outcome": outcome,
+            "received_at": when,
+            "restricted": False,
+            "referred_to": None,
+            "reason_code": None,
+            "related_case_number": None,
+            **data,
+        },
+    )
+
+
 def event(event_type: str, case: str, when: str, **data: Any) -> DomainEvent:
     return DomainEvent(
         event_type=event_type,
@@ -174,6 +200,33 @@ def events() -> list[DomainEvent]:
         status(E, "received", "rejected", "2026-03-06T15:00:00+00:00"),
         status(E, "rejected", "closed", "2026-03-07T15:00:00+00:00", "rejected"),
         repeat(A, "2026-03-08T12:00:00+00:00"),
+        # Intake's own record of each complaint. One on a case adds nothing (the case's
+        # events count it); one that ended at intake with no case counts once, received and
+        # closed on arrival: a matter for the police, an anonymous low-priority complaint.
+        received_at_intake("SR-D", SERVICE[D], "2026-03-02T13:00:00+00:00", "new_case", case=D),
+        received_at_intake(
+            "SR-A-again",
+            SERVICE[A],
+            "2026-03-08T12:00:00+00:00",
+            "rejected",
+            reason_code="repeat_after_compliance",
+            related_case_number=A,
+        ),
+        received_at_intake(
+            "SR-301",
+            "loitering",
+            "2026-03-11T15:00:00+00:00",
+            "referred",
+            referred_to="Ontario Provincial Police",
+            reason_code="out_of_scope",
+        ),
+        received_at_intake(
+            "SR-302",
+            "dog-barking-pet-waste",
+            "2026-03-12T15:00:00+00:00",
+            "rejected",
+            reason_code="anonymous",
+        ),
         created(F, "2026-03-09T15:00:00+00:00"),
         status(F, "received", "under_investigation", "2026-03-10T15:00:00+00:00"),
         status(F, "under_investigation", "closed", "2026-03-15T15:00:00+00:00", "voluntary_compliance"),
@@ -217,8 +270,17 @@ MARCH_RECEIVED = {
     "yard-maintenance-cosmetic": 1,
     "property-standards-major-safety": 1,
     "noise": 1,
+    "loitering": 1,  # SR-301, referred at intake
+    "dog-barking-pet-waste": 1,  # SR-302, not acted on at intake
 }
-MARCH_CLOSED = {"grass-cutting": 2, "garbage": 1, "yard-maintenance-cosmetic": 1}  # E once
+# E once; SR-301 and SR-302 on arrival.
+MARCH_CLOSED = {
+    "grass-cutting": 2,
+    "garbage": 1,
+    "yard-maintenance-cosmetic": 1,
+    "loitering": 1,
+    "dog-barking-pet-waste": 1,
+}
 MARCH_METHODS = {"compliance_notice": 2, "remediation": 1}
 FEBRUARY_RECEIVED = {"noise": 2, "grass-cutting": 1, "dog-barking-pet-waste": 1, "loitering": 1}
 FEBRUARY_CLOSED = {"grass-cutting": 1, "noise": 1, "loitering": 1}  # J when referred, not again

@@ -149,3 +149,25 @@ async def test_empty_read_model_shows_zeros_with_no_samples(model: MemoryReadMod
     assert figures(dashboard) == {name: (0.0, 0.0) for name in scenario.DASHBOARD}
     assert samples(dashboard) == {name: (0, 0) for name in scenario.DASHBOARD}
     assert "no inspection events" in dashboard.inspections_today.note
+
+
+async def test_intake_outcomes_without_a_case_show_in_the_feed_and_the_rest_stay_out(
+    model: MemoryReadModel,
+) -> None:
+    """Intake announces every complaint. Those on a case are already shown (and counted)
+    through the case's events; those that ended at intake are shown here, without a case."""
+    service = make_service(model)
+    await service.apply(scenario.events())
+    dashboard = await service.dashboard(scenario.AS_OF, recent_limit=100)
+    shown = [
+        (a.case_number, a.summary) for a in dashboard.recent_activity if a.event_type == "complaint.received"
+    ]
+    assert len(shown) == 2, shown
+    (rejected_case, rejected), (referred_case, referred) = shown  # newest first
+    assert rejected_case == referred_case == ""
+    assert rejected.startswith("Complaint received via 311-online, not acted on (anonymous): ")
+    assert referred.startswith(
+        "Complaint received via 311-online and referred to Ontario Provincial Police: "
+    )
+    intake_events = [e for e in scenario.events() if e.event_type == "complaint.received"]
+    assert all(model.processed[e.event_id].handled for e in intake_events)
