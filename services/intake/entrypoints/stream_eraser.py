@@ -16,8 +16,10 @@ server overwrites the stored payload before removing it, not merely marks it del
   most ``max_per_pass`` erasures per pass, so a large backlog is worked off in bounded
   steps instead of one long stall.
 
-Only ``bylaw.311.requests`` is erased: the stream's updates and dead letters carry no
-identity (the dead letters are redacted) and are the audit of the exchange.
+Only ``bylaw.311.requests`` is erased. The stream holds nothing else (the updates and dead
+letters, which carry no identity and are the audit of the exchange, have their own stream,
+``COMPLAINTS_311_REPLIES``), so a block whose requests are all erased is dropped whole
+instead of being compacted around messages that stay.
 """
 
 from __future__ import annotations
