@@ -80,9 +80,11 @@ class Settings(BaseSettings):
     # Intake NATS consumer. Complaints in flight at once: their statements and cases calls
     # are batched (services.common.coalesce), so many in flight means large batches, and
     # the stages of different batches overlap (tests/bench/test_intake_throughput.py:
-    # 32 → 80, 128 → 108, 256 → 113 complaints/s on 2 cores).
+    # 32 → 80, 128 → 108, 256 → 113 complaints/s on 2 cores; later, with OpenCases in one
+    # transaction, 256 → 512 took the CPU per complaint from 15.9 to 14.0 ms in 3 rounds of
+    # 1,500). The broker's max_ack_pending (1,024) caps what is fetched and unacked.
     intake_consumer_batch: int = 128
-    intake_consumer_concurrency: int = 256
+    intake_consumer_concurrency: int = 512
 
     municipality_name: str = "Town of Greater Napanee"
     timezone: str = "America/Toronto"
