@@ -174,6 +174,12 @@ def _when(value: Any, field: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _via(data: Mapping[str, Any]) -> str:
+    """ " via <channel>" for a summary, or nothing when the channel is unknown."""
+    channel = _cut(data.get("channel"), 32)
+    return f" via {channel}" if channel else ""
+
+
 def _optional_when(value: Any, field: str) -> datetime | None:
     return _when(value, field) if value else None
 
@@ -244,8 +250,7 @@ def _interpret(event: DomainEvent, labels: Mapping[str, str]) -> Interpretation:
             kind=kind,
             received_at=received,
         )
-        channel = _cut(data.get("channel"), 32)
-        via = f" via {channel}" if channel else ""
+        via = _via(data)
         if kind == "new_case":
             priority = _cut(data.get("priority"), 16)
             summary = say(
@@ -359,8 +364,7 @@ def _complaint_received(
         kind=outcome,
         received_at=received,
     )
-    channel = _cut(data.get("channel"), 32)
-    via = f" via {channel}" if channel else ""
+    via = _via(data)
     if outcome == "referred":
         agency = _cut(data.get("referred_to"), 200)
         to = f" to {agency}" if agency else ""
