@@ -91,6 +91,10 @@ class PropertyRepository(abc.ABC):
     async def by_street_line(self, street_line: str) -> list[Property]:
         """Parcels whose normalised address has this street line (any unit)."""
 
+    async def prefetch_street_lines(self, street_lines: Collection[str]) -> None:  # noqa: B027
+        """A hint that ``by_street_line`` will be asked for these in this transaction (an
+        OpenCases batch): an implementation may read them all at once. Optional."""
+
     @abc.abstractmethod
     async def in_box(self, box: BoundingBox) -> list[Property]: ...
 

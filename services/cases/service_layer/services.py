@@ -199,6 +199,10 @@ class CasesService:
         if len(valid) > 1:
             try:
                 async with self._uow() as uow:
+                    # One read for the batch's streets instead of one per complaint.
+                    await uow.properties.prefetch_street_lines(
+                        {address.street_line for _, _, address in valid if address is not None}
+                    )
                     opened = [await self._open_case(uow, cmd, address) for _, cmd, address in valid]
                     await uow.commit()
             except Exception as exc:  # noqa: BLE001 - each command runs on its own below

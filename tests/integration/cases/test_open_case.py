@@ -19,6 +19,7 @@ from services.common.errors import InvalidArgument
 from services.common.grpc_client import domain_error_from_status
 from tests.integration.cases.conftest import CasesHarness
 from tests.integration.cases.support import (
+    CENTRE_45,
     DUNDAS_100,
     JOHN_12,
     open_request,
@@ -246,6 +247,27 @@ async def test_open_cases_writes_a_batch_in_one_transaction(cases: CasesHarness)
     assert await _count(cases, "SELECT count(DISTINCT xmin::text) FROM cases.cases") == 1
     # The outbox carries one case.created per case, written with them.
     assert await _count(cases, "SELECT count(*) FROM cases.outbox WHERE subject LIKE '%case.created'") == 10
+
+
+async def test_open_cases_matches_each_address_to_the_roll(cases: CasesHarness) -> None:
+    """The batch reads its streets' parcels once, up front; each complaint still gets its
+    own parcel, and a street with none on the roll matches nothing."""
+    await seed_roll(cases.stub)
+    requests = [
+        open_request(address="12 John Street, Napanee"),
+        open_request(address="100 Dundas St E"),
+        open_request(address="45 Centre St N", service_code="noise"),
+        open_request(address="5 Nowhere Rd"),
+    ]
+    response = await cases.stub.OpenCases(cases_pb2.OpenCasesRequest(requests=requests))
+    matches = [r.response.property_match for r in response.results]
+    assert [(m.method, m.property.roll_number) for m in matches] == [
+        ("address", JOHN_12),
+        ("address", DUNDAS_100),
+        ("address", CENTRE_45),
+        ("", ""),
+    ]
+    assert [r.response.disposition for r in response.results] == [CREATED] * 4
 
 
 async def test_open_cases_a_command_failing_inside_the_batch_fails_only_itself(cases: CasesHarness) -> None:
