@@ -6,14 +6,15 @@ bare ``start_workflow`` loop against the same Temporal server in the same run.
 The bare loop and the intake run alternate for BYLAW_BENCH_ROUNDS rounds (default 3): the
 host gives this machine more or less at different times (the bare rate alone moves by a
 fifth between runs), so each round's ratio compares like with like, and the median of the
-rounds is the figure. Prints the rates and ratio of each round, p50/p95 latency, the CPU
-each process used during the intake runs (psutil), which shows what bounds the rate on
-this machine, and Temporal's
-persistence operations per bare start and per complaint (its Prometheus counters; on the
-dev server each goes through its one SQLite connection). Issue 3's target:
-at least 100 complaints/s on 2 cores and at least 0.5x the bare rate.
+rounds is the figure. The bare workflows are terminated after each round, so every round
+meets the same server. Prints, per round, the rates, the ratio and the CPU per complaint of
+each process (psutil; a round slower than the others shows whether the host or the stack
+was), then p50/p95 latency, the CPU over all rounds with and without the work that follows
+each outcome, and Temporal's persistence operations per bare start and per complaint (its
+Prometheus counters; on the dev server each goes through its one SQLite connection).
+Issue 3's target: at least 100 complaints/s on 2 cores and at least 0.5x the bare rate.
 
-Knobs (environment): BYLAW_BENCH_COMPLAINTS (default 1000), BYLAW_BENCH_WORKFLOWS (1000),
+Knobs (environment): BYLAW_BENCH_COMPLAINTS (per round, default 1000), BYLAW_BENCH_WORKFLOWS (1000),
 BYLAW_BENCH_CONCURRENCY for the bare loop (default: as many in flight as the intake
 consumer keeps, ``Settings.intake_consumer_concurrency``),
 BYLAW_BENCH_PYSPY=<dir> to record py-spy profiles of the Python processes during the
