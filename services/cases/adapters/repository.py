@@ -188,7 +188,6 @@ def _pg(sql: str) -> str:
 
 _SELECT_PROPERTY = f"SELECT {_columns('p', _PROPERTY_FIELDS)} FROM {_T}properties p"
 _GET_PROPERTY = _pg(f"{_SELECT_PROPERTY} WHERE p.roll_number = :roll_number")
-_PROPERTIES_ON_STREET = _pg(f"{_SELECT_PROPERTY} WHERE p.street_line = :street_line ORDER BY p.roll_number")
 _PROPERTIES_ON_STREETS = _pg(
     f"SELECT p.street_line, {_columns('p', _PROPERTY_FIELDS)} FROM {_T}properties p "
     "WHERE p.street_line = ANY(:street_lines) ORDER BY p.street_line, p.roll_number"
@@ -514,7 +513,7 @@ class SqlPropertyRepository(PropertyRepository):
     def __init__(self, session: AsyncSession, connection: _Connection | None = None) -> None:
         self.session = session
         self.connection = connection or _Connection(session)
-        # Parcels by street line, read ahead for this transaction (prefetch_street_lines).
+        # Parcels by street line, read once per transaction (several at once: prefetch).
         self._streets: dict[str, list[Property]] = {}
 
     async def _parcels(self, sql: str, params: Mapping[str, Any]) -> list[Property]:
@@ -526,9 +525,8 @@ class SqlPropertyRepository(PropertyRepository):
         return found[0] if found else None
 
     async def by_street_line(self, street_line: str) -> list[Property]:
-        if street_line in self._streets:
-            return list(self._streets[street_line])
-        return await self._parcels(_PROPERTIES_ON_STREET, {"street_line": street_line})
+        await self.prefetch_street_lines((street_line,))
+        return list(self._streets[street_line])
 
     async def prefetch_street_lines(self, street_lines: Collection[str]) -> None:
         wanted = sorted(set(street_lines) - self._streets.keys())
@@ -544,6 +542,7 @@ class SqlPropertyRepository(PropertyRepository):
         return await self._parcels(_PROPERTIES_IN_BOX, _box(box))
 
     async def upsert(self, properties: Sequence[Property]) -> ImportCounts:
+        self._streets.clear()  # what was read ahead may change now
         if not properties:
             return ImportCounts()
         values = []
