@@ -489,6 +489,19 @@ class _Connection:
                 cursor = await conn.execute(sql, params)
         return list(await cursor.fetchall()) if cursor.description else []
 
+    async def fetch_together(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Rows]:
+        """Several statements whose results are all wanted, sent in one round trip
+        (pipeline mode) behind whatever was deferred; each runs as if sent alone."""
+        conn = await self._connection()
+        deferred, self._deferred = self._deferred, []
+        cursors = []
+        async with conn.pipeline():
+            for before, before_params in deferred:
+                await conn.execute(before, before_params)
+            for sql, params in statements:
+                cursors.append(await conn.execute(sql, params))
+        return [list(await c.fetchall()) if c.description else [] for c in cursors]
+
     async def drain(self) -> None:
         """Send what is still deferred (before a commit)."""
         if self._deferred:
@@ -762,6 +775,16 @@ class SqlCaseRepository(CaseRepository):
 
     async def next_sequence(self, year: int) -> int:
         return int((await self.connection.fetch(_NEXT_SEQUENCE, {"year": year}))[0][0])
+
+    async def next_sequence_and_load(
+        self, year: int, officer_ids: Collection[str]
+    ) -> tuple[int, dict[str, int]]:
+        if not officer_ids:
+            return await self.next_sequence(year), {}
+        sequence, load = await self.connection.fetch_together(
+            [(_NEXT_SEQUENCE, {"year": year}), (_OPEN_LOAD, {"officer_ids": list(officer_ids)})]
+        )
+        return int(sequence[0][0]), {officer: int(n) for officer, n in load}
 
     async def add(self, case: Case, complaint: ComplaintLink, opened: StatusChange) -> None:
         params = {

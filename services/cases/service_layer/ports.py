@@ -151,6 +151,14 @@ class CaseRepository(abc.ABC):
         """The next case number sequence of ``year``. Numbers are never reused; one taken
         by a transaction that rolls back is skipped (a gap)."""
 
+    async def next_sequence_and_load(
+        self, year: int, officer_ids: Collection[str]
+    ) -> tuple[int, dict[str, int]]:
+        """``next_sequence(year)`` and ``open_load(officer_ids)`` together: what a new case
+        needs once it is known to be new (its number, and the caseloads its routing weighs).
+        An adapter that can send both at once overrides this."""
+        return await self.next_sequence(year), await self.open_load(officer_ids)
+
     @abc.abstractmethod
     async def add(self, case: Case, complaint: ComplaintLink, opened: StatusChange) -> None:
         """Store a new case with its first complaint and its initial status; sets ``id``."""

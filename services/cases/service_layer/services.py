@@ -339,10 +339,9 @@ class CasesService:
         assert cmd.priority is not None
         now = self._now()
         year = case_year(received_at, self.policy.timezone)
-        sequence = await uow.cases.next_sequence(year)
         versions = await uow.reference_versions()
         zone_code = await self._zone_for(uow, versions, match, cmd.location.point)
-        officer = await self._route(uow, versions, cmd, zone_code)
+        sequence, officer = await self._number_and_route(uow, versions, cmd, zone_code, year)
         case = Case(
             case_number=format_case_number(year, sequence),
             status=CaseStatus.RECEIVED,
@@ -405,11 +404,12 @@ class CasesService:
         )
         return case
 
-    async def _route(
-        self, uow: AbstractUnitOfWork, versions: ReferenceVersions, cmd: OpenCase, zone_code: str
-    ) -> Officer | None:
-        """Automatic assignment (spec 1.2). Caseloads are read only for the officers who
-        tie on everything else, since only there can they change the choice."""
+    async def _number_and_route(
+        self, uow: AbstractUnitOfWork, versions: ReferenceVersions, cmd: OpenCase, zone_code: str, year: int
+    ) -> tuple[int, Officer | None]:
+        """The new case's number sequence and its officer by automatic assignment (spec
+        1.2). Caseloads are read only for the officers who tie on everything else, since
+        only there can they change the choice, and together with the number."""
         shortlist = routing_shortlist(
             await self.reference.officers(uow, versions),
             service_code=cmd.service_code,
@@ -418,15 +418,17 @@ class CasesService:
             zone_code=zone_code,
         )
         if len(shortlist) <= 1:
-            return shortlist[0] if shortlist else None
-        return choose_officer(
+            return await uow.cases.next_sequence(year), (shortlist[0] if shortlist else None)
+        sequence, open_load = await uow.cases.next_sequence_and_load(year, [o.officer_id for o in shortlist])
+        officer = choose_officer(
             shortlist,
             service_code=cmd.service_code,
             bylaw_number=cmd.bylaw_number,
             enforced_by=cmd.enforced_by,
             zone_code=zone_code,
-            open_load=await uow.cases.open_load([o.officer_id for o in shortlist]),
+            open_load=open_load,
         )
+        return sequence, officer
 
     async def _join(
         self, uow: AbstractUnitOfWork, cmd: OpenCase, match: PropertyMatch, case: Case, received_at: datetime

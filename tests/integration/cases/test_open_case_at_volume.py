@@ -181,6 +181,28 @@ async def test_a_new_case_goes_to_the_lighter_of_two_equally_fitting_officers(ca
     assert routed.case.assigned_officer_id == "BE-Z"
 
 
+async def test_a_new_cases_number_and_caseloads_come_together_behind_the_dedupe_lock(
+    cases: CasesHarness,
+) -> None:
+    # What a new case reads once it is known to be new (one round trip in the adapter):
+    # the same as the two reads made one after the other, with the lock deferred before
+    # them taken first.
+    await _officers(cases, _be("BE-A"), _be("BE-B"))
+    for i in range(3):
+        await cases.stub.OpenCase(_noise(f"{i + 1} Dundas St W"))
+    loads = await _counted_load(cases)
+    names = ["cases-dedupe:noise:address:7 B ST"]
+    try_lock = "SELECT pg_try_advisory_xact_lock(:id)"
+    async with SqlUnitOfWork(cases.infra.require_sessions()) as uow:
+        apart = (await uow.cases.next_sequence(2032), await uow.cases.open_load(["BE-A", "BE-B", "BE-C"]))
+        await uow.lock(names)
+        together = await uow.cases.next_sequence_and_load(2032, ["BE-A", "BE-B", "BE-C"])
+        async with cases.app_sessions() as elsewhere:
+            assert (await elsewhere.execute(text(try_lock), {"id": lock_id(names[0])})).scalar() is False
+    assert apart[1] == together[1] == loads and sum(loads.values()) == 3
+    assert together[0] == apart[0] + 1
+
+
 # --- the roster and zones cached per process, current across replicas -------------------------
 
 
