@@ -449,9 +449,11 @@ class _Connection:
     run on the driver's connection (psycopg) directly, inside the session's transaction:
     SQLAlchemy's execution layer costs more per statement than these statements do.
 
-    A statement whose result nobody reads (the dedupe lock) waits and goes out with the
-    next one in a single round trip (psycopg's pipeline mode). The server still runs them
-    one after the other, in order, each with its own snapshot, exactly as if sent apart.
+    A statement whose result nobody reads (the dedupe lock, a new case's rows, a case's
+    changed fields) waits and goes out with the next one, or with the commit, in a single
+    round trip (psycopg's pipeline mode); an error it raises surfaces there. The server
+    still runs them one after the other, in order, each with its own snapshot, exactly as
+    if sent apart.
     The next statement may also come through the session (the ORM): the session's
     ``do_orm_execute`` hook sends what waits first, so nothing ever overtakes it."""
 
@@ -816,10 +818,13 @@ class SqlCaseRepository(CaseRepository):
             "actor_subject": opened.actor_subject,
             "occurred_at": opened.occurred_at,
         }
-        case.id = int((await self.connection.fetch(_ADD_CASE, params))[0][0])
+        # Written, not read: the insert goes out with the next statement or the commit (its
+        # error, e.g. a lost race on the open-case index, surfaces there). ``id`` is read
+        # back only if something asks for it (``_case_id``).
+        self.connection.defer(_ADD_CASE, params)
 
     async def save(self, case: Case) -> None:
-        await self.connection.fetch(_SAVE_CASE, {**_mutable(case), "case_number": case.case_number})
+        self.connection.defer(_SAVE_CASE, {**_mutable(case), "case_number": case.case_number})
 
     async def _case_id(self, case: Case) -> int:
         if case.id is None:
@@ -832,7 +837,7 @@ class SqlCaseRepository(CaseRepository):
     async def add_complaint(
         self, case: Case, link: ComplaintLink, *, channel: str, received_at: datetime
     ) -> None:
-        await self.connection.fetch(
+        self.connection.defer(
             _ADD_COMPLAINT, {**_complaint_params(link, channel, received_at), "case_number": case.case_number}
         )
 
