@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
+    cast,
     delete,
     func,
     select,
@@ -110,7 +111,9 @@ class OutboxRelay:
         async with self.engine.connect() as conn, conn.begin():
             rows = (
                 await conn.execute(
-                    select(t.c.seq, t.c.msg_id, t.c.subject, t.c.payload)
+                    # The payload as PostgreSQL prints it: JSON already, so it is sent as
+                    # it comes instead of being parsed into Python and serialised again.
+                    select(t.c.seq, t.c.msg_id, t.c.subject, cast(t.c.payload, Text).label("payload"))
                     .where(t.c.published_at.is_(None))
                     .order_by(t.c.seq)
                     .limit(self.batch_size)
@@ -123,7 +126,7 @@ class OutboxRelay:
                 *(
                     self.js.publish(
                         row.subject,
-                        json.dumps(row.payload, separators=(",", ":")).encode(),
+                        row.payload.encode(),
                         headers={"Nats-Msg-Id": str(row.msg_id)},
                     )
                     for row in rows
