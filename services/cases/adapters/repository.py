@@ -480,18 +480,12 @@ class _Connection:
         self._deferred.append((sql, params))
 
     async def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> Rows:
-        conn = await self._connection()
-        if not self._deferred:
-            cursor = await conn.execute(sql, params)
-        else:
-            deferred, self._deferred = self._deferred, []
-            async with conn.pipeline():
-                for before, before_params in deferred:
-                    await conn.execute(before, before_params)
-                cursor = await conn.execute(sql, params)
+        if self._deferred:
+            return (await self.fetch_together([(sql, params)]))[0]
+        cursor = await (await self._connection()).execute(sql, params)
         return list(await cursor.fetchall()) if cursor.description else []
 
-    async def fetch_together(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Rows]:
+    async def fetch_together(self, statements: Sequence[tuple[str, Mapping[str, Any] | None]]) -> list[Rows]:
         """Several statements whose results are all wanted, sent in one round trip
         (pipeline mode) behind whatever was deferred; each runs as if sent alone."""
         conn = await self._connection()

@@ -161,7 +161,9 @@ class CaseRepository(abc.ABC):
 
     @abc.abstractmethod
     async def add(self, case: Case, complaint: ComplaintLink, opened: StatusChange) -> None:
-        """Store a new case with its first complaint and its initial status; sets ``id``."""
+        """Store a new case with its first complaint and its initial status. ``id`` may
+        stay unset until something needs it (the SQL adapter sends the rows with the
+        transaction's next statement and reads the id back only when asked)."""
 
     @abc.abstractmethod
     async def save(self, case: Case) -> None: ...
